@@ -1,0 +1,67 @@
+/**
+ * The instance's domain names, derived from its subdomain, base domain and the
+ * domain options. Pure: used by DNS, the load-balancer fragment, the Ansible
+ * variables and the stack outputs alike, so they can never disagree.
+ */
+
+export type DomainRole = "lms" | "studio" | "preview" | "mfe" | "ecommerce" | "discovery";
+
+export interface DomainOptions {
+  style?: "subdomain" | "dash";
+  studioPrefix?: string;
+  previewPrefix?: string;
+  mfePrefix?: string;
+  ecommercePrefix?: string;
+  discoveryPrefix?: string;
+  external?: Partial<Record<DomainRole, string>>;
+}
+
+export interface InstanceDomain {
+  role: DomainRole;
+  /** The fully qualified name. */
+  fqdn: string;
+  /** Set when the name lies under the base domain: the record name relative to the zone, which we manage. */
+  recordName?: string;
+}
+
+const DEFAULT_PREFIXES: Record<Exclude<DomainRole, "lms">, string> = {
+  studio: "studio",
+  preview: "preview",
+  mfe: "apps",
+  ecommerce: "ecommerce",
+  discovery: "discovery",
+};
+
+export function deriveDomains(args: {
+  subDomain: string;
+  baseDomain: string;
+  options?: DomainOptions;
+  enabled: { ecommerce: boolean; discovery: boolean };
+}): InstanceDomain[] {
+  const { subDomain, baseDomain, options = {} } = args;
+  const style = options.style ?? "subdomain";
+  const prefixOf: Record<Exclude<DomainRole, "lms">, string> = {
+    studio: options.studioPrefix ?? DEFAULT_PREFIXES.studio,
+    preview: options.previewPrefix ?? DEFAULT_PREFIXES.preview,
+    mfe: options.mfePrefix ?? DEFAULT_PREFIXES.mfe,
+    ecommerce: options.ecommercePrefix ?? DEFAULT_PREFIXES.ecommerce,
+    discovery: options.discoveryPrefix ?? DEFAULT_PREFIXES.discovery,
+  };
+  const roles: DomainRole[] = ["lms", "studio", "preview", "mfe"];
+  if (args.enabled.ecommerce) roles.push("ecommerce");
+  if (args.enabled.discovery) roles.push("discovery");
+
+  return roles.map((role) => {
+    const external = options.external?.[role];
+    const relative =
+      role === "lms" ? subDomain : style === "dash" ? `${prefixOf[role]}-${subDomain}` : `${prefixOf[role]}.${subDomain}`;
+    const fqdn = external ?? `${relative}.${baseDomain}`;
+    return { role, fqdn, ...(relativeTo(fqdn, baseDomain) !== undefined ? { recordName: relativeTo(fqdn, baseDomain) } : {}) };
+  });
+}
+
+/** The record name of `fqdn` inside the zone `zone`, `@` for the apex, or undefined outside it. */
+export function relativeTo(fqdn: string, zone: string): string | undefined {
+  if (fqdn === zone) return "@";
+  return fqdn.endsWith(`.${zone}`) ? fqdn.slice(0, -(zone.length + 1)) : undefined;
+}

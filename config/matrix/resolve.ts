@@ -1,0 +1,67 @@
+import type { ApplicationVersion, ResolvedApplication, ResolvedRelease, Stage, VersionMatrix } from "./types";
+
+export type ReleaseChoice = { release: string } | { deployment: string; stage: Stage };
+
+/**
+ * (deployment, stage) — or a release named directly — to every application's
+ * repository, ref and type. Throws with the offending name when the matrix cannot
+ * answer; the stack schema checks choices beforehand so users see config errors.
+ */
+export function resolveRelease(matrix: VersionMatrix, choice: ReleaseChoice): ResolvedRelease {
+  let releaseName: string;
+  let versions: ApplicationVersion[];
+  let deployment: string | undefined;
+  let stage: Stage | undefined;
+  if ("deployment" in choice) {
+    ({ deployment, stage } = choice);
+    const stages = matrix.deployments[deployment];
+    if (!stages) throw new Error(`unknown deployment "${deployment}" (known: ${Object.keys(matrix.deployments).join(", ")})`);
+    const named = stages[stage];
+    if (!named) throw new Error(`deployment "${deployment}" has no stage ${stage}`);
+    releaseName = named;
+    const listed = matrix.releaseMap[releaseName]?.[deployment];
+    if (!listed) throw new Error(`release "${releaseName}" has no application list for deployment "${deployment}"`);
+    versions = listed;
+  } else {
+    releaseName = choice.release;
+    versions = matrix.defaultApplications.map((application) => ({ application }));
+  }
+  const release = matrix.releases[releaseName];
+  if (!release)
+    throw new Error(`release "${releaseName}" is not supported (supported: ${Object.keys(matrix.releases).join(", ")})`);
+
+  const applications: Record<string, ResolvedApplication> = {};
+  for (const version of versions) {
+    const app = matrix.applications[version.application];
+    if (!app) throw new Error(`unknown application "${version.application}"`);
+    applications[version.application] = {
+      name: version.application,
+      type: app.type,
+      repository: version.originOverride ?? app.repository,
+      ref: version.branchOverride ?? release.ref,
+      ...(app.path ? { path: app.path } : {}),
+    };
+  }
+  return {
+    release: releaseName,
+    ...(deployment ? { deployment, stage } : {}),
+    ref: release.ref,
+    python: release.python,
+    node: release.node,
+    provisioner: release.provisioner,
+    ...(release.configuration ? { configuration: { ...release.configuration } } : {}),
+    ...(release.tutorVersion ? { tutorVersion: release.tutorVersion } : {}),
+    applications,
+  };
+}
+
+/** Every (deployment, stage) resolved, for `npm run matrix --json` and the plan diff. */
+export function resolveAll(matrix: VersionMatrix): Record<string, Partial<Record<Stage, ResolvedRelease>>> {
+  const result: Record<string, Partial<Record<Stage, ResolvedRelease>>> = {};
+  for (const [deployment, stages] of Object.entries(matrix.deployments)) {
+    result[deployment] = {};
+    for (const stage of Object.keys(stages) as Stage[])
+      result[deployment][stage] = resolveRelease(matrix, { deployment, stage });
+  }
+  return result;
+}

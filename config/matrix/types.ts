@@ -1,0 +1,67 @@
+/** The shapes of the version matrix: data in data.ts, checks in check.ts, the resolver in resolve.ts. */
+
+export const STAGES = ["CI", "QA", "Production"] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** How an appserver of a release is built: the configuration repository's playbooks, or Tutor. */
+export type Provisioner = "ansible" | "tutor";
+
+export interface SupportedRelease {
+  /** The git ref every application of the release is cut at, e.g. `open-release/redwood.master`. */
+  ref: string;
+  python: string;
+  node: string;
+  provisioner: Provisioner;
+  /** The configuration repository and ref, for releases the Ansible provisioner builds. */
+  configuration?: { repository: string; ref: string; playbook: string };
+  /** The Tutor major version, for releases Tutor builds. */
+  tutorVersion?: string;
+}
+
+export type ApplicationType = "IDA" | "MFE";
+
+export interface Application {
+  type: ApplicationType;
+  repository: string;
+  /** Where an MFE is served on the MFE domain, e.g. `/learning`. */
+  path?: string;
+}
+
+export interface ApplicationVersion {
+  application: string;
+  branchOverride?: string;
+  originOverride?: string;
+}
+
+export interface VersionMatrix {
+  releases: Record<string, SupportedRelease>;
+  applications: Record<string, Application>;
+  /** deployment → stage → release name. */
+  deployments: Record<string, Partial<Record<Stage, string>>>;
+  /** release → deployment → the applications that deployment runs at that release. */
+  releaseMap: Record<string, Record<string, ApplicationVersion[]>>;
+  /** The applications an instance runs when it names a release but no deployment. */
+  defaultApplications: string[];
+}
+
+export interface ResolvedApplication {
+  name: string;
+  type: ApplicationType;
+  repository: string;
+  ref: string;
+  path?: string;
+}
+
+export interface ResolvedRelease {
+  release: string;
+  /** Set when the release came from (deployment, stage). */
+  deployment?: string;
+  stage?: Stage;
+  ref: string;
+  python: string;
+  node: string;
+  provisioner: Provisioner;
+  configuration?: { repository: string; ref: string; playbook: string };
+  tutorVersion?: string;
+  applications: Record<string, ResolvedApplication>;
+}

@@ -1,0 +1,381 @@
+import { createHash } from "node:crypto";
+import type { z } from "zod";
+import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCLE_DEFAULTS } from "./lifecycle";
+import { versionMatrix } from "./matrix/data";
+import { resolveRelease } from "./matrix/resolve";
+import type { ResolvedRelease, VersionMatrix } from "./matrix/types";
+import {
+  type AppServerEntry,
+  type FleetKey,
+  fleetSchemas,
+  type InstanceConfig,
+  instanceSchema,
+  type LoadBalancerConfig,
+  type MongodbConfig,
+  type MysqlServerConfig,
+  type OpenstackConfig,
+  type RabbitmqConfig,
+} from "./schema";
+import type { DomainOptions } from "../components/domains";
+
+export const NAMESPACE = "openedx-im";
+export const INSTANCE_KEY = `${NAMESPACE}:instance`;
+
+/** One appserver, with everything it is built from resolved and frozen. */
+export interface ResolvedAppServer {
+  id: string;
+  release: ResolvedRelease;
+  extraSettings: Record<string, unknown>;
+  flavor: string;
+  image: string;
+  count: number;
+}
+
+export interface ResolvedInstance {
+  name: string;
+  subDomain: string;
+  baseDomain: string;
+  lifecycle: "sandbox" | "production";
+  deployment?: string;
+  stage?: string;
+  databases: "ephemeral" | "persistent";
+  dnsTtl: number;
+  domains: DomainOptions;
+  services: { xqueue: boolean; notes: boolean; ecommerce: boolean; discovery: boolean; forum: boolean };
+  securityGroup: {
+    sshSources: string[];
+    extraRules: NonNullable<NonNullable<InstanceConfig["securityGroup"]>["extraRules"]>;
+    extraGroups: string[];
+  };
+  data: { retainOnDelete: boolean; protect: boolean };
+  autoActivate: boolean;
+  appServers: ResolvedAppServer[];
+  /** The appserver that takes traffic; undefined = the preliminary page. */
+  activeAppServer?: string;
+  source?: InstanceConfig["source"];
+}
+
+export interface StackConfig {
+  instance: ResolvedInstance;
+  openstack?: OpenstackConfig;
+  loadBalancer?: LoadBalancerConfig;
+  mysqlServers: MysqlServerConfig[];
+  mongodb?: MongodbConfig;
+  rabbitmq?: RabbitmqConfig;
+  /** Which credentials keys are set (their values are secret and read by the program itself). */
+  credentialKeys: string[];
+}
+
+export type StackConfigResult = { ok: true; config: StackConfig } | { ok: false; problems: string[] };
+
+export interface ValidateOptions {
+  matrix?: VersionMatrix;
+}
+
+/**
+ * Validates the `config:` map of a `Pulumi.<stack>.yaml` (keys such as
+ * `openedx-im:instance`) merged over the project's defaults, and resolves it.
+ * Reports every problem at once, one line each, as `<full key path>: <what is allowed>`.
+ */
+export function validateStackConfig(values: Record<string, unknown>, options: ValidateOptions = {}): StackConfigResult {
+  const matrix = options.matrix ?? versionMatrix;
+  const problems: string[] = [];
+  const parsed: Partial<Record<FleetKey, unknown>> = {};
+
+  for (const [key, value] of Object.entries(values)) {
+    if (!key.startsWith(`${NAMESPACE}:`)) continue; // provider and pulumi: keys belong to others
+    const short = key.slice(NAMESPACE.length + 1);
+    if (short === "instance") continue;
+    if (!Object.hasOwn(fleetSchemas, short)) {
+      problems.push(`${key}: unknown key (known: instance, ${Object.keys(fleetSchemas).join(", ")})`);
+      continue;
+    }
+    if (short === "credentials") {
+      problems.push(...credentialProblems(key, value));
+      continue;
+    }
+    const schema: z.ZodType = fleetSchemas[short as FleetKey];
+    const result = schema.safeParse(value);
+    if (result.success) parsed[short as FleetKey] = result.data;
+    else problems.push(...formatIssues(key, result.error.issues));
+  }
+
+  const rawInstance = values[INSTANCE_KEY];
+  if (rawInstance === undefined) {
+    problems.push(`${INSTANCE_KEY}: missing (every stack describes one instance under this key)`);
+    return { ok: false, problems };
+  }
+  const instanceResult = instanceSchema.safeParse(rawInstance);
+  if (!instanceResult.success) {
+    problems.push(...formatIssues(INSTANCE_KEY, instanceResult.error.issues));
+    return { ok: false, problems };
+  }
+  const instance = instanceResult.data;
+  const blacklist = (parsed.subdomainBlacklist as string[] | undefined) ?? DEFAULT_SUBDOMAIN_BLACKLIST;
+  problems.push(...instanceRuleProblems(instance, matrix, blacklist));
+  const mysqlServers = (parsed.mysqlServers as MysqlServerConfig[] | undefined) ?? [];
+  const databases = instance.databases ?? LIFECYCLE_DEFAULTS[instance.lifecycle].databases;
+  if (databases === "persistent" && mysqlServers.length === 0)
+    problems.push(
+      `${INSTANCE_KEY}.databases: "persistent" needs at least one server in ${NAMESPACE}:mysqlServers (or set databases: ephemeral)`,
+    );
+  if (problems.length > 0) return { ok: false, problems };
+
+  const credentials = values[`${NAMESPACE}:credentials`];
+  return {
+    ok: true,
+    config: {
+      instance: resolveInstance(instance, matrix, parsed.openstack as OpenstackConfig | undefined),
+      openstack: parsed.openstack as OpenstackConfig | undefined,
+      loadBalancer: parsed.loadBalancer as LoadBalancerConfig | undefined,
+      mysqlServers,
+      mongodb: parsed.mongodb as MongodbConfig | undefined,
+      rabbitmq: parsed.rabbitmq as RabbitmqConfig | undefined,
+      credentialKeys: isPlainObject(credentials) ? Object.keys(credentials).sort() : [],
+    },
+  };
+}
+
+function formatIssues(key: string, issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) => {
+    const at = key + issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+    if (issue.code === "unrecognized_keys")
+      return issue.keys.map((k) => `${at}.${k}: unknown key (check its spelling; see schema/stack-config.schema.json)`);
+    return [`${at}: ${issue.message}`];
+  });
+}
+
+/** Credentials must be set with `pulumi config set --secret`: every value is a `secure:` leaf. */
+function credentialProblems(key: string, value: unknown): string[] {
+  if (isSecure(value)) return [];
+  if (!isPlainObject(value)) return [`${key}: must be a mapping of secret values`];
+  const known = Object.keys(fleetSchemas.credentials.shape);
+  const problems: string[] = [];
+  const walk = (node: unknown, path: string) => {
+    if (isSecure(node)) return;
+    if (isPlainObject(node)) {
+      for (const [k, v] of Object.entries(node)) walk(v, `${path}.${k}`);
+      return;
+    }
+    problems.push(`${path}: is plain text; set it with: pulumi config set --secret --path '${path}' <value>`);
+  };
+  for (const [k, v] of Object.entries(value)) {
+    if (!known.includes(k)) problems.push(`${key}.${k}: unknown key (known: ${known.join(", ")})`);
+    else walk(v, `${key}.${k}`);
+  }
+  return problems;
+}
+
+function isSecure(value: unknown): boolean {
+  return isPlainObject(value) && Object.keys(value).length === 1 && typeof value.secure === "string";
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Rules that involve several keys, the version matrix or the blacklist. */
+function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, blacklist: string[]): string[] {
+  const problems: string[] = [];
+  const at = (path: string) => `${INSTANCE_KEY}.${path}`;
+
+  const sub = instance.subDomain;
+  if (blacklist.includes(sub) || blacklist.includes(sub.split(".")[0]))
+    problems.push(`${at("subDomain")}: "${sub}" is blacklisted (${NAMESPACE}:subdomainBlacklist); choose another`);
+
+  const checkChoice = (path: string, choice: { release?: string; deployment?: string; stage?: string }) => {
+    if (choice.release !== undefined && choice.deployment !== undefined)
+      problems.push(`${at(path)}: give either release or deployment and stage, not both`);
+    if ((choice.deployment === undefined) !== (choice.stage === undefined))
+      problems.push(`${at(path)}: deployment and stage go together (stages: CI, QA, Production)`);
+    if (choice.deployment !== undefined && !Object.hasOwn(matrix.deployments, choice.deployment))
+      problems.push(
+        `${at(path + "deployment")}: unknown deployment "${choice.deployment}" (known: ${Object.keys(matrix.deployments).join(", ")})`,
+      );
+    if (choice.release !== undefined) {
+      const release = matrix.releases[choice.release];
+      if (!release)
+        problems.push(
+          `${at(path + "release")}: "${choice.release}" is not a supported release (supported: ${Object.keys(matrix.releases).join(", ")})`,
+        );
+    }
+  };
+  checkChoice("", instance);
+
+  if (instance.lifecycle === "sandbox") {
+    if (instance.appServers !== undefined)
+      problems.push(`${at("appServers")}: sandboxes build and activate their appserver automatically; remove this key`);
+    if (instance.activeAppServer !== undefined)
+      problems.push(`${at("activeAppServer")}: sandboxes activate their newest healthy appserver; remove this key`);
+  } else {
+    for (const key of ["extraSettings", "edxPlatform", "configuration", "release", "flavor", "image", "appServerCount"] as const)
+      if (instance[key] !== undefined)
+        problems.push(
+          `${at(key)}: production appservers keep the settings they were built from; set ${key} on an entry of appServers instead`,
+        );
+    const ids = new Set<string>();
+    (instance.appServers ?? []).forEach((entry, index) => {
+      const path = `appServers[${index}]`;
+      if (ids.has(entry.id)) problems.push(`${at(path + ".id")}: "${entry.id}" is used twice; appserver ids are unique`);
+      ids.add(entry.id);
+      if (entry.deployment !== undefined || entry.stage !== undefined)
+        problems.push(`${at(path)}: an appserver pins its release; use release (the instance's deployment supplies repository overrides)`);
+      if (entry.release === undefined)
+        problems.push(`${at(path + ".release")}: required in production (an appserver's release is frozen with it)`);
+      checkChoice(`${path}.`, entry);
+    });
+    if (instance.activeAppServer !== undefined && !ids.has(instance.activeAppServer))
+      problems.push(
+        `${at("activeAppServer")}: "${instance.activeAppServer}" is not the id of an entry in appServers (ids: ${[...ids].join(", ") || "none"})`,
+      );
+  }
+
+  if (problems.length === 0) {
+    for (const { path, release } of releasesUsed(instance, matrix)) {
+      const provisioner = matrix.releases[release]?.provisioner;
+      if (provisioner === "tutor")
+        problems.push(
+          `${at(path)}: release "${release}" is installed with Tutor, which openedx-im cannot build yet; choose one of ${ansibleReleases(matrix).join(", ")}`,
+        );
+    }
+  }
+  return problems;
+}
+
+function ansibleReleases(matrix: VersionMatrix): string[] {
+  return Object.entries(matrix.releases)
+    .filter(([, r]) => r.provisioner === "ansible")
+    .map(([name]) => name);
+}
+
+function releasesUsed(instance: InstanceConfig, matrix: VersionMatrix): { path: string; release: string }[] {
+  if (instance.lifecycle === "production")
+    return (instance.appServers ?? []).map((entry, index) => ({
+      path: `appServers[${index}].release`,
+      release: entry.release ?? DEFAULT_RELEASE,
+    }));
+  if (instance.deployment !== undefined && instance.stage !== undefined)
+    return [{ path: "stage", release: matrix.deployments[instance.deployment]?.[instance.stage] ?? "" }];
+  return [{ path: "release", release: instance.release ?? DEFAULT_RELEASE }];
+}
+
+function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openstack?: OpenstackConfig): ResolvedInstance {
+  const defaults = LIFECYCLE_DEFAULTS[instance.lifecycle];
+  const flavorDefault = openstack?.flavors?.[instance.lifecycle] ?? defaults.flavor;
+  const imageDefault = openstack?.defaultImage ?? "ubuntu-20.04";
+  const deployment = instance.deployment;
+
+  const resolveAppServer = (id: string | undefined, build: Omit<AppServerEntry, "id">): ResolvedAppServer => {
+    let release: ResolvedRelease;
+    if (build.deployment !== undefined && build.stage !== undefined)
+      release = resolveRelease(matrix, { deployment: build.deployment, stage: build.stage });
+    else {
+      const name = build.release ?? DEFAULT_RELEASE;
+      release =
+        deployment !== undefined && matrix.releaseMap[name]?.[deployment]
+          ? resolveForDeploymentRelease(matrix, deployment, name)
+          : resolveRelease(matrix, { release: name });
+    }
+    const withOverrides = applyOverrides(release, build);
+    const resolved = {
+      release: withOverrides,
+      extraSettings: build.extraSettings ?? {},
+      flavor: build.flavor ?? flavorDefault,
+      image: build.image ?? imageDefault,
+      count: build.appServerCount ?? defaults.appServerCount,
+    };
+    return { id: id ?? buildFingerprint(resolved), ...resolved };
+  };
+
+  const appServers =
+    instance.lifecycle === "production"
+      ? (instance.appServers ?? []).map(({ id, ...build }) => resolveAppServer(id, build))
+      : [resolveAppServer(undefined, instance)];
+  const activeAppServer = instance.lifecycle === "production" ? instance.activeAppServer : appServers[0]?.id;
+
+  const services = instance.services ?? {};
+  return {
+    name: instance.name,
+    subDomain: instance.subDomain,
+    baseDomain: instance.baseDomain,
+    lifecycle: instance.lifecycle,
+    ...(deployment !== undefined ? { deployment, stage: instance.stage } : {}),
+    databases: instance.databases ?? defaults.databases,
+    dnsTtl: instance.dnsTtl ?? DEFAULT_DNS_TTL,
+    domains: instance.domains ?? {},
+    services: {
+      forum: true,
+      xqueue: services.xqueue ?? true,
+      notes: services.notes ?? true,
+      ecommerce: services.ecommerce ?? false,
+      discovery: services.discovery ?? false,
+    },
+    securityGroup: {
+      sshSources: instance.securityGroup?.sshSources ?? ["0.0.0.0/0", "::/0"],
+      extraRules: instance.securityGroup?.extraRules ?? [],
+      extraGroups: instance.securityGroup?.extraGroups ?? [],
+    },
+    data: {
+      retainOnDelete: instance.data?.retainOnDelete ?? defaults.retainOnDelete,
+      protect: instance.data?.protect ?? defaults.protect,
+    },
+    autoActivate: defaults.autoActivate,
+    appServers,
+    ...(activeAppServer !== undefined ? { activeAppServer } : {}),
+    ...(instance.source ? { source: instance.source } : {}),
+  };
+}
+
+/** A release pinned by a production appserver, with its deployment's repository overrides. */
+function resolveForDeploymentRelease(matrix: VersionMatrix, deployment: string, release: string): ResolvedRelease {
+  const stage = (["CI", "QA", "Production"] as const).find((s) => matrix.deployments[deployment]?.[s] === release);
+  if (stage) return resolveRelease(matrix, { deployment, stage });
+  // The deployment has moved on from this release at every stage; its application list still says what it ran.
+  const resolved = resolveRelease(matrix, { release });
+  const versions = matrix.releaseMap[release]?.[deployment] ?? [];
+  const applications: ResolvedRelease["applications"] = {};
+  for (const v of versions) {
+    const app = matrix.applications[v.application];
+    applications[v.application] = {
+      name: v.application,
+      type: app.type,
+      repository: v.originOverride ?? app.repository,
+      ref: v.branchOverride ?? resolved.ref,
+      ...(app.path ? { path: app.path } : {}),
+    };
+  }
+  return { ...resolved, deployment, applications };
+}
+
+function applyOverrides(release: ResolvedRelease, build: Omit<AppServerEntry, "id">): ResolvedRelease {
+  const result: ResolvedRelease = { ...release, applications: { ...release.applications } };
+  const platform = result.applications["edx-platform"];
+  if (platform && build.edxPlatform)
+    result.applications["edx-platform"] = {
+      ...platform,
+      repository: build.edxPlatform.repository ?? platform.repository,
+      ref: build.edxPlatform.ref ?? platform.ref,
+    };
+  if (result.configuration && build.configuration)
+    result.configuration = {
+      repository: build.configuration.repository ?? result.configuration.repository,
+      ref: build.configuration.ref ?? result.configuration.ref,
+      playbook: build.configuration.playbook ?? result.configuration.playbook,
+    };
+  return result;
+}
+
+/**
+ * A sandbox appserver's id: a digest of everything it is built from. A change of
+ * settings gives a new id, hence a new VM built beside the old one.
+ */
+export function buildFingerprint(build: Omit<ResolvedAppServer, "id">): string {
+  return createHash("sha256").update(canonicalJson(build)).digest("hex").slice(0, 8);
+}
+
+/** JSON with object keys sorted at every level, so equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isPlainObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}

@@ -1,0 +1,59 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+/** The project's root: where Pulumi.yaml and the stack files live. */
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+export interface StackFile {
+  project: string;
+  stack: string;
+  /** Project defaults from Pulumi.yaml, then the stack file's own values over them. */
+  values: Record<string, unknown>;
+}
+
+/** Pulumi's stack names: what `pulumi stack init` accepts, and nothing that could leave the directory. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+export function readStackFile(stack: string, root = PROJECT_ROOT): StackFile {
+  if (!STACK_NAME.test(stack))
+    throw new StackFileError(`stack name "${stack}" is not valid (letters, digits, - _ . ; e.g. dev, prod, pr-123)`);
+  const project = readYaml(path.join(root, "Pulumi.yaml"), "Pulumi.yaml");
+  const projectName = typeof project.name === "string" ? project.name : "openedx-im";
+  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  const stackDoc = readYaml(file, `Pulumi.${stack}.yaml`);
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(asMapping(project.config))) {
+    // Project-level config: `key: {value: ...}` or `key: {default: ...}` or a bare value.
+    const entry = asMapping(spec);
+    const fullKey = key.includes(":") ? key : `${projectName}:${key}`;
+    if ("value" in entry) values[fullKey] = entry.value;
+    else if ("default" in entry) values[fullKey] = entry.default;
+    else if (spec !== null && typeof spec !== "object") values[fullKey] = spec;
+  }
+  for (const [key, value] of Object.entries(asMapping(stackDoc.config))) {
+    const fullKey = key.includes(":") ? key : `${projectName}:${key}`;
+    values[fullKey] = value;
+  }
+  return { project: projectName, stack, values };
+}
+
+export class StackFileError extends Error {}
+
+function readYaml(file: string, label: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new StackFileError(`${label}: not found in ${path.dirname(file)}`);
+  }
+  try {
+    return asMapping(parse(text, { maxAliasCount: 100 }));
+  } catch (error) {
+    throw new StackFileError(`${label}: not valid YAML (${(error as Error).message.split("\n")[0]})`);
+  }
+}
+
+function asMapping(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
