@@ -1,0 +1,40 @@
+/**
+ * The data the generator works on, independent of GitHub's wire format: the
+ * GitHub layer maps API objects to these, everything after it is pure.
+ */
+
+export interface PullRequestSummary {
+  number: number;
+  state: "open" | "closed";
+  title: string;
+  author: string;
+  body: string;
+  /** owner/name of the repository the branch lives in; null when that fork was deleted. */
+  headRepository: string | null;
+  headCloneUrl: string | null;
+  headRef: string;
+  headSha: string;
+  closedAt: string | null;
+  updatedAt: string;
+}
+
+export type Databases = "ephemeral" | "persistent";
+
+/** One stack's instance object, as written under `openedx-im:instance`. Key order is the file's order. */
+export interface SandboxInstanceConfig {
+  name: string;
+  subDomain: string;
+  baseDomain: string;
+  lifecycle: "sandbox";
+  release?: string;
+  edxPlatform: { repository: string; ref: string };
+  configuration?: { repository?: string; ref?: string; playbook?: string };
+  databases: Databases;
+  extraSettings: Record<string, unknown>;
+  source: { pullRequest: number; repository: string; author: string };
+}
+
+/** The outcome for one pull request: a config to write, or the one-line problems that stop it. */
+export type PullRequestOutcome =
+  | { kind: "stack"; config: SandboxInstanceConfig }
+  | { kind: "invalid"; problems: string[] };
