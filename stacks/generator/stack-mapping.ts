@@ -39,7 +39,6 @@ const NAME_MAX_CHARS = 255;
 
 /** The first words of the title, as the old instance manager named sandboxes; control characters dropped. */
 export function shortTitle(title: string): string {
-  // eslint-disable-next-line no-control-regex
   const words = title.replace(/[\u0000-\u001f\u007f]/g, " ").split(/\s+/).filter(Boolean);
   const first = words.slice(0, TITLE_WORDS).join(" ");
   const clipped = first.slice(0, TITLE_MAX_CHARS);
