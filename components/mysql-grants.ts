@@ -1,0 +1,99 @@
+/**
+ * What each of an instance's MySQL users may do, and where: the one list both
+ * components/mysql.ts (which creates the grants) and the grant audit
+ * (tools/audit-grants, which checks and repairs them) read.
+ *
+ * Privileges are listed explicitly rather than as ALL PRIVILEGES: what ALL
+ * expands to differs between MySQL and MariaDB versions, and an explicit list
+ * can be compared with the server's grant tables exactly.
+ */
+import {
+
+  type MysqlDatabaseKey,
+  type MysqlRole,
+  type ServiceFlags,
+  mysqlDatabaseKeys,
+  mysqlDatabaseName,
+  mysqlGrantDatabasePattern,
+  mysqlRoles,
+  mysqlUserName,
+} from "./names";
+
+/** Reading and writing rows: what an application needs at run time. */
+export const RUNTIME_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE"] as const;
+
+/** Django migrations (and the dumps taken before them): schema changes inside the database. */
+export const MIGRATE_PRIVILEGES = [
+  "SELECT",
+  "INSERT",
+  "UPDATE",
+  "DELETE",
+  "CREATE",
+  "DROP",
+  "ALTER",
+  "INDEX",
+  "REFERENCES",
+  "CREATE TEMPORARY TABLES",
+  "LOCK TABLES",
+  "CREATE VIEW",
+  "SHOW VIEW",
+] as const;
+
+export type MysqlPrivilege = (typeof MIGRATE_PRIVILEGES)[number];
+
+/** The privileges of one role on each of its databases. */
+export function mysqlRolePrivileges(role: MysqlRole): readonly MysqlPrivilege[] {
+  return role === "migrate" ? MIGRATE_PRIVILEGES : RUNTIME_PRIVILEGES;
+}
+
+/** The databases a role reaches: its application's own; migrate reaches all of the instance's. */
+export function mysqlRoleDatabases(role: MysqlRole, services: ServiceFlags): MysqlDatabaseKey[] {
+  const present = mysqlDatabaseKeys(services);
+  switch (role) {
+    case "migrate":
+      return present;
+    case "edxapp":
+      return ["edxapp", "edxapp_csmh"];
+    default:
+      return present.filter((key) => key === role);
+  }
+}
+
+/** Actual names of an instance's databases and users: derived, or adopted ones in their place. */
+export interface MysqlNameOverrides {
+  databases?: Partial<Record<MysqlDatabaseKey, string>>;
+  users?: Partial<Record<MysqlRole, string>>;
+}
+
+/** One database-level grant, ready for @pulumi/mysql `Grant` or a GRANT statement. */
+export interface MysqlGrantSpec {
+  role: MysqlRole;
+  user: string;
+  databaseKey: MysqlDatabaseKey;
+  /** The database's real name. */
+  database: string;
+  /** The name as GRANT needs it (`_` and `%` escaped): pass this as `Grant.database`. */
+  grantDatabase: string;
+  privileges: MysqlPrivilege[];
+}
+
+/** Every grant the instance's users should have, and nothing else. */
+export function instanceMysqlGrants(instanceId: string, services: ServiceFlags, overrides: MysqlNameOverrides = {}): MysqlGrantSpec[] {
+  const grants: MysqlGrantSpec[] = [];
+  for (const role of mysqlRoles(services)) {
+    const user = overrides.users?.[role] ?? mysqlUserName(instanceId, role);
+    for (const databaseKey of mysqlRoleDatabases(role, services)) {
+      const database = overrides.databases?.[databaseKey] ?? mysqlDatabaseName(instanceId, databaseKey);
+      grants.push({
+        role,
+        user,
+        databaseKey,
+        database,
+        grantDatabase: mysqlGrantDatabasePattern(database),
+        privileges: [...mysqlRolePrivileges(role)],
+      });
+    }
+  }
+  return grants;
+}
+
