@@ -21,9 +21,14 @@ function dnsNameProblems(value: string): string[] {
     .map((label) => `label "${label}" is not a DNS label (${dnsLabelRule})`);
 }
 
-const dnsName = z.string().superRefine((value, ctx) => {
-  for (const message of dnsNameProblems(value)) ctx.addIssue({ code: "custom", message });
-});
+const DNS_NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$";
+
+const dnsName = z
+  .string()
+  .superRefine((value, ctx) => {
+    for (const message of dnsNameProblems(value)) ctx.addIssue({ code: "custom", message });
+  })
+  .meta({ pattern: DNS_NAME_PATTERN, description: "a DNS name in lowercase" });
 
 /** A subdomain of the base domain: DNS labels, none starting with a name the instance's own domains use. */
 export const subDomainSchema = z.string().superRefine((value, ctx) => {
@@ -35,6 +40,9 @@ export const subDomainSchema = z.string().superRefine((value, ctx) => {
       code: "custom",
       message: `must not start with "${reserved}" (reserved for the instance's own domains: ${RESERVED_SUBDOMAIN_PREFIXES.join(", ")})`,
     });
+}).meta({
+  pattern: `^(?!(${RESERVED_SUBDOMAIN_PREFIXES.join("|")}))${DNS_NAME_PATTERN.slice(1)}`,
+  description: "DNS labels under baseDomain, not starting with a reserved prefix",
 });
 
 /** A ref git accepts and no shell would read as syntax: branch names, tags, SHAs. */

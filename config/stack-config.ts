@@ -141,6 +141,7 @@ function formatIssues(key: string, issues: readonly z.core.$ZodIssue[]): string[
     const at = key + issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
     if (issue.code === "unrecognized_keys")
       return issue.keys.map((k) => `${at}.${k}: unknown key (check its spelling; see schema/stack-config.schema.json)`);
+    if (issue.code === "invalid_key") return [`${at}: ${issue.issues[0]?.message ?? issue.message}`];
     return [`${at}: ${issue.message}`];
   });
 }
@@ -177,7 +178,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Rules that involve several keys, the version matrix or the blacklist. */
 function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, blacklist: string[]): string[] {
   const problems: string[] = [];
-  const at = (path: string) => `${INSTANCE_KEY}.${path}`;
+  const at = (path: string) => (path ? `${INSTANCE_KEY}.${path.replace(/\.$/, "")}` : INSTANCE_KEY);
 
   const sub = instance.subDomain;
   if (blacklist.includes(sub) || blacklist.includes(sub.split(".")[0]))

@@ -1,0 +1,105 @@
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import type { ResolvedAppServer } from "../config/stack-config";
+import { renderAnsibleVars } from "./ansible-vars";
+import type { InstanceDomain } from "./domains";
+import { HealthCheck } from "./health-check";
+import { appServerVmName } from "./names";
+import { Provisioning } from "./provisioning";
+
+export interface AppServerArgs {
+  instanceId: string;
+  instanceName: string;
+  lifecycle: "sandbox" | "production";
+  appServer: ResolvedAppServer;
+  network: string;
+  keyPairName?: pulumi.Input<string>;
+  /** By name: OpenStack diffs security-group ids on every run (PITFALLS). */
+  securityGroupNames: pulumi.Input<string>[];
+  domains: InstanceDomain[];
+  /** Connection and secret variables from the instance; secret values are secret Outputs. */
+  serviceVars: Record<string, pulumi.Input<unknown>>;
+  lmsDomain: string;
+  sshPrivateKey?: pulumi.Input<string>;
+  /** Creates the DNS name of one VM (`vm<N>.<lms domain>`); owned by the instance's DNS. */
+  dnsRecord?: (recordName: string, address: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions) => unknown;
+}
+
+/**
+ * One appserver: `count` VMs built from one frozen set of settings, each
+ * provisioned and then health-checked. Immutable: different settings make a
+ * different AppServer (a new id), never an edit of this one. The VMs are
+ * replaced create-before-delete, which is the blue/green behaviour we want.
+ */
+export class AppServer extends pulumi.ComponentResource {
+  readonly appServerId: string;
+  readonly addresses: pulumi.Output<string>[];
+  /** The resources that must succeed before this appserver may take traffic. */
+  readonly healthChecks: pulumi.Resource[];
+  readonly ansibleVars: Record<string, pulumi.Input<unknown>>;
+
+  constructor(name: string, args: AppServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openedx-im:appserver:AppServer", name, {}, opts);
+    const { appServer, instanceId } = args;
+    this.appServerId = appServer.id;
+    this.ansibleVars = renderAnsibleVars({
+      lifecycle: args.lifecycle,
+      release: appServer.release,
+      domains: args.domains,
+      services: args.serviceVars,
+      extraSettings: appServer.extraSettings,
+    });
+    const configuration = appServer.release.configuration;
+    if (!configuration)
+      throw new Error(
+        `appserver ${appServer.id}: release ${appServer.release.release} is built with ${appServer.release.provisioner}, which has no configuration repository`,
+      );
+
+    this.addresses = [];
+    this.healthChecks = [];
+    for (let index = 0; index < appServer.count; index++) {
+      const vmName = appServerVmName(instanceId, appServer.id, index);
+      const vm = new openstack.compute.Instance(
+        `${name}-vm${index}`,
+        {
+          name: vmName,
+          flavorName: appServer.flavor,
+          imageName: appServer.image,
+          ...(args.keyPairName ? { keyPair: args.keyPairName } : {}),
+          securityGroups: args.securityGroupNames,
+          networks: [{ name: args.network }],
+          metadata: {
+            "openedx-im:instance": instanceId,
+            "openedx-im:instance-name": args.instanceName.slice(0, 255),
+            "openedx-im:appserver": appServer.id,
+            "openedx-im:release": appServer.release.release,
+          },
+        },
+        // A new image rebuilds the VM in place, wiping it, while the preview says "update": replace instead.
+        { parent: this, replaceOnChanges: ["imageName", "imageId"] },
+      );
+      const address = vm.accessIpV4;
+      this.addresses.push(address);
+
+      const provisioning = new Provisioning(
+        `${name}-provision${index}`,
+        {
+          appServerId: `${appServer.id}-${index}`,
+          host: address,
+          configuration,
+          ansibleVars: this.ansibleVars,
+          ...(args.sshPrivateKey ? { sshPrivateKey: args.sshPrivateKey } : {}),
+        },
+        { parent: this, dependsOn: [vm] },
+      );
+      const healthCheck = new HealthCheck(
+        `${name}-health${index}`,
+        { address, hostHeader: args.lmsDomain },
+        { parent: this, dependsOn: [provisioning] },
+      );
+      this.healthChecks.push(healthCheck);
+      args.dnsRecord?.(`vm${index}-${appServer.id}`, address, { parent: this, dependsOn: [vm] });
+    }
+    this.registerOutputs({ addresses: this.addresses });
+  }
+}

@@ -1,0 +1,40 @@
+import { StackFileError } from "../config/stack-file";
+import { ConfigProblems } from "./load-config";
+import { planToJson } from "./plan/render";
+import { renderStack } from "./plan/stack";
+import { planToTree } from "./plan/tree";
+
+const USAGE = `usage: npm run plan -- <stack> [--json]
+       npm run plan -- diff <base-ref> [<head-ref>] [--stacks a,b] [--json]`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "diff") {
+    const { diffCli } = await import("./plan/diff-cli");
+    return diffCli(argv.slice(1));
+  }
+  const json = argv.includes("--json");
+  const positional = argv.filter((a) => !a.startsWith("--"));
+  const unknown = argv.filter((a) => a.startsWith("--") && a !== "--json");
+  if (positional.length !== 1 || unknown.length > 0) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const plan = await renderStack(positional[0]);
+  process.stdout.write(json ? planToJson(plan) : planToTree(plan));
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigProblems) {
+      for (const problem of error.problems) process.stderr.write(`${problem}\n`);
+      process.stderr.write(`${error.problems.length} configuration problem(s)\n`);
+    } else if (error instanceof StackFileError) {
+      process.stderr.write(`${error.message}\n`);
+    } else {
+      process.stderr.write(`plan failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.exit(1);
+  },
+);

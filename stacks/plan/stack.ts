@@ -1,0 +1,47 @@
+import * as pulumi from "@pulumi/pulumi";
+import { validateStackConfig } from "../../config/stack-config";
+import { PROJECT_ROOT, readStackFile } from "../../config/stack-file";
+import { ConfigProblems } from "../load-config";
+import { runProgram } from "../program";
+import { type Plan, renderPlan } from "./render";
+import { SECRET } from "./redact";
+
+/**
+ * Renders `Pulumi.<stack>.yaml` offline: the engine's config is fed from the
+ * project and stack files (values the CLI would decrypt print as "[secret]"),
+ * then the real program runs under mocks. Throws ConfigProblems for invalid config.
+ */
+export async function renderStack(stack: string, root = PROJECT_ROOT): Promise<Plan> {
+  const file = readStackFile(stack, root);
+  const result = validateStackConfig(file.values);
+  if (!result.ok) throw new ConfigProblems(result.problems);
+
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(file.values)) {
+    const { value: plain, secret } = replaceSecure(value);
+    config[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
+    if (secret) secretKeys.push(key);
+  }
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  return renderPlan({ project: file.project, stack, program: runProgram });
+}
+
+/** `secure:` values cannot be decrypted offline; they stand as "[secret]", still secret. */
+function replaceSecure(value: unknown): { value: unknown; secret: boolean } {
+  if (typeof value !== "object" || value === null) return { value, secret: false };
+  if (Array.isArray(value)) {
+    const items = value.map(replaceSecure);
+    return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+  }
+  const record = value as Record<string, unknown>;
+  if (Object.keys(record).length === 1 && typeof record.secure === "string") return { value: SECRET, secret: true };
+  let secret = false;
+  const result: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) {
+    const inner = replaceSecure(v);
+    result[k] = inner.value;
+    secret ||= inner.secret;
+  }
+  return { value: result, secret };
+}

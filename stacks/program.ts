@@ -1,0 +1,102 @@
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { AppServer } from "../components/appserver";
+import { renderHaproxyFragment } from "../components/haproxy";
+import { OpenEdxInstance } from "../components/instance";
+import { LoadBalancerFragment } from "../components/load-balancer";
+import type { Credentials } from "../config/schema";
+import type { StackConfig } from "../config/stack-config";
+import type { ProgramResult } from "./plan/render";
+import { loadStackConfig } from "./load-config";
+
+/**
+ * The program: one instance, its appservers, and the load-balancer fragment that
+ * sends its domains to the active appserver. Ordering is the engine's: the
+ * fragment depends on the active appserver's health checks, so traffic moves only
+ * after provisioning and /heartbeat pass; appservers that left the config are
+ * deleted at the end of the update, after the fragment no longer names them.
+ */
+export function defineStack(
+  instanceId: string,
+  config: StackConfig,
+  credentials?: pulumi.Output<Credentials>,
+): ProgramResult {
+  const { instance: settings } = config;
+  const instance = new OpenEdxInstance("instance", { instanceId, config, ...(credentials ? { credentials } : {}) });
+
+  const openstackConfig = config.openstack;
+  const keyPair = openstackConfig
+    ? new openstack.compute.Keypair(
+        "provisioning-key",
+        { name: `openedx-im-${instanceId}`, publicKey: openstackConfig.sshPublicKey },
+        { deleteBeforeReplace: true },
+      )
+    : undefined;
+
+  const lms = instance.domains.find((d) => d.role === "lms");
+  const appServers = settings.appServers.map(
+    (appServer) =>
+      new AppServer(`appserver-${appServer.id}`, {
+        instanceId,
+        instanceName: settings.name,
+        lifecycle: settings.lifecycle,
+        appServer,
+        network: openstackConfig?.network ?? "public",
+        keyPairName: keyPair?.name,
+        securityGroupNames: [instance.securityGroupName, ...settings.securityGroup.extraGroups],
+        domains: instance.domains,
+        serviceVars: instance.serviceVars,
+        lmsDomain: lms?.fqdn ?? `${settings.subDomain}.${settings.baseDomain}`,
+        ...(credentials ? { sshPrivateKey: credentials.apply((c) => c.provisioningSshKey ?? "") } : {}),
+        dnsRecord: (recordName, address, opts) => instance.appServerRecord(recordName, address, opts),
+      }),
+  );
+
+  const active = appServers.find((a) => a.appServerId === settings.activeAppServer);
+  const fragment = pulumi
+    .all(active ? active.addresses : [])
+    .apply((addresses) =>
+      renderHaproxyFragment({
+        instanceId,
+        domains: instance.domains.map((d) => d.fqdn),
+        servers: addresses.map((address, index) => ({ name: `${active?.appServerId}-${index}`, address, port: 80 })),
+        preliminaryBackend: config.loadBalancer?.preliminaryBackend ?? "openedx-im-preliminary",
+      }),
+    );
+  if (config.loadBalancer) {
+    const lb = config.loadBalancer;
+    new LoadBalancerFragment(
+      "load-balancer",
+      {
+        instanceId,
+        fragment,
+        connection: {
+          host: lb.sshHost,
+          port: lb.sshPort ?? 22,
+          user: lb.sshUser,
+          ...(credentials ? { privateKey: credentials.apply((c) => c.loadBalancerSshKey ?? "") } : {}),
+        },
+      },
+      { dependsOn: active ? active.healthChecks : [] },
+    );
+  }
+
+  return {
+    outputs: {
+      ...instance.outputs,
+      appServers: appServers.map((a) => a.appServerId),
+      activeAppServer: settings.activeAppServer ?? null,
+      appServerAddresses: Object.fromEntries(appServers.map((a) => [a.appServerId, a.addresses])),
+    },
+    artifacts: {
+      appservers: Object.fromEntries(appServers.map((a) => [a.appServerId, { ansibleVars: a.ansibleVars }])),
+      haproxy: { config: fragment.apply((f) => f.config), map: fragment.apply((f) => f.map) },
+    },
+  };
+}
+
+/** The Pulumi entry's work: read and validate this stack's config, then define it. */
+export async function runProgram(): Promise<ProgramResult> {
+  const { config, credentials } = loadStackConfig();
+  return defineStack(pulumi.getStack(), config, credentials);
+}

@@ -1,0 +1,86 @@
+import { strict as assert } from "node:assert";
+import { checkMatrix } from "../config/matrix/check";
+import { versionMatrix } from "../config/matrix/data";
+import { resolveAll, resolveRelease } from "../config/matrix/resolve";
+import type { VersionMatrix } from "../config/matrix/types";
+
+/** A deep copy to break in one place per test. */
+const copy = (): VersionMatrix => structuredClone(versionMatrix);
+
+describe("version matrix", () => {
+  it("has no errors as shipped, and every (deployment, stage) resolves", () => {
+    assert.deepEqual(checkMatrix(versionMatrix).errors, []);
+    const all = resolveAll(versionMatrix);
+    for (const deployment of Object.keys(versionMatrix.deployments))
+      for (const stage of ["CI", "QA", "Production"] as const) assert.ok(all[deployment][stage]?.applications["edx-platform"], `${deployment} ${stage}`);
+  });
+
+  it("names a stage that points at an unsupported release", () => {
+    const m = copy();
+    m.deployments.mitx.CI = "palm";
+    assert.ok(checkMatrix(m).errors.some((e) => e.startsWith("deployments.mitx.CI:") && e.includes('"palm" is not supported')));
+  });
+
+  it("names a deployment with a missing stage", () => {
+    const m = copy();
+    delete m.deployments.xpro.QA;
+    assert.ok(checkMatrix(m).errors.some((e) => e.startsWith("deployments.xpro:") && e.includes("stage QA is missing")));
+  });
+
+  it("names an override for an unknown application", () => {
+    const m = copy();
+    m.releaseMap.quince.mitx.push({ application: "edx-platfrom", branchOverride: "x" });
+    assert.ok(checkMatrix(m).errors.some((e) => e.startsWith("releaseMap.quince.mitx:") && e.includes('unknown application "edx-platfrom"')));
+  });
+
+  it("names an application listed twice for the same release and deployment", () => {
+    const m = copy();
+    m.releaseMap.quince.xpro.push({ application: "forum" });
+    assert.ok(checkMatrix(m).errors.some((e) => e.startsWith("releaseMap.quince.xpro:") && e.includes('"forum" is listed twice')));
+  });
+
+  it("names a stage whose release has no application list for the deployment (the crash MIT's matrix had)", () => {
+    const m = copy();
+    m.deployments.xpro.CI = "redwood";
+    assert.ok(checkMatrix(m).errors.some((e) => e.includes("deployments.xpro.CI") && e.includes("releaseMap.redwood.xpro")));
+  });
+
+  it("reports a supported release no deployment uses, so it can be retired, without failing", () => {
+    const report = checkMatrix(versionMatrix);
+    assert.ok(report.notices.some((n) => n.includes('"sumac"')));
+    const m = copy();
+    m.deployments.mitx.CI = "sumac";
+    m.releaseMap.sumac = { mitx: [{ application: "edx-platform" }] };
+    assert.ok(!checkMatrix(m).notices.some((n) => n.includes('"sumac"')));
+  });
+
+  it("resolves overrides: the origin and branch a deployment builds from, defaults for the rest", () => {
+    const r = resolveRelease(versionMatrix, { deployment: "mitx", stage: "Production" });
+    assert.equal(r.release, "quince");
+    assert.deepEqual(r.applications["edx-platform"], {
+      name: "edx-platform",
+      type: "IDA",
+      repository: "https://github.com/mitodl/edx-platform.git",
+      ref: "mitx/quince",
+    });
+    assert.equal(r.applications.forum.repository, versionMatrix.applications.forum.repository);
+    assert.equal(r.applications.forum.ref, "open-release/quince.master");
+    assert.equal(r.applications["learning-mfe"].path, "/learning");
+    assert.equal(r.applications.ecommerce, undefined, "mitx does not run ecommerce");
+  });
+
+  it("moves only the stage that changed when one stage is bumped", () => {
+    const m = copy();
+    m.deployments.mitx.QA = "redwood";
+    const before = resolveAll(versionMatrix);
+    const after = resolveAll(m);
+    assert.notDeepEqual(after.mitx.QA, before.mitx.QA);
+    assert.deepEqual(after.mitx.CI, before.mitx.CI);
+    assert.deepEqual(after.mitx.Production, before.mitx.Production);
+    assert.deepEqual(after["mitx-staging"], before["mitx-staging"]);
+  });
+
+  it("throws, naming it, for a deployment the matrix does not know", () => {
+    assert.throws(() => resolveRelease(versionMatrix, { deployment: "nope", stage: "CI" }), /unknown deployment "nope"/);
+  });
+});

@@ -1,0 +1,250 @@
+import { strict as assert } from "node:assert";
+import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
+import { readStackFile } from "../config/stack-file";
+
+// The project's fleet-wide keys (Pulumi.yaml), without the dev stack's instance.
+const { [INSTANCE_KEY]: _devInstance, ...fleet } = readStackFile("dev").values;
+
+function sandbox(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: "A sandbox",
+    subDomain: "pr42",
+    baseDomain: "sandbox.example.com",
+    lifecycle: "sandbox",
+    ...overrides,
+  };
+}
+
+function production(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: "A site",
+    subDomain: "courses",
+    baseDomain: "example.org",
+    lifecycle: "production",
+    appServers: [{ id: "a1", release: "quince" }],
+    activeAppServer: "a1",
+    ...overrides,
+  };
+}
+
+function problemsOf(instance: Record<string, unknown>, extra: Record<string, unknown> = {}): string[] {
+  const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: instance, ...extra });
+  return result.ok ? [] : result.problems;
+}
+
+function assertProblem(problems: string[], path: string, fragment: string | RegExp) {
+  const hit = problems.find((p) => p.startsWith(`${path}:`) && (typeof fragment === "string" ? p.includes(fragment) : fragment.test(p)));
+  assert.ok(hit, `expected a problem at ${path} matching ${fragment}; got:\n${problems.join("\n")}`);
+}
+
+describe("stack configuration", () => {
+  it("accepts the example stacks as they are", () => {
+    for (const stack of ["dev", "prod"]) {
+      const result = validateStackConfig(readStackFile(stack).values);
+      assert.ok(result.ok, result.ok ? "" : result.problems.join("\n"));
+    }
+  });
+
+  describe("subdomain", () => {
+    for (const [value, why] of [
+      ["Upper", "uppercase"],
+      ["-lead", "leading hyphen"],
+      ["trail-", "trailing hyphen"],
+      ["a".repeat(64), "a label of 64 characters"],
+      ["two..dots", "an empty label"],
+      ["under_score", "an underscore"],
+    ]) {
+      it(`rejects ${why}`, () => {
+        assertProblem(problemsOf(sandbox({ subDomain: value })), `${INSTANCE_KEY}.subDomain`, "not a DNS label");
+      });
+    }
+
+    it("accepts a 63-character label and several labels", () => {
+      assert.deepEqual(problemsOf(sandbox({ subDomain: `${"a".repeat(63)}.b-2` })), []);
+    });
+
+    for (const prefix of ["studio", "preview", "discovery", "ecommerce", "app"]) {
+      it(`rejects a subdomain starting with the reserved prefix ${prefix}`, () => {
+        assertProblem(problemsOf(sandbox({ subDomain: `${prefix}x` })), `${INSTANCE_KEY}.subDomain`, `must not start with "${prefix}"`);
+      });
+    }
+
+    it("rejects a blacklisted subdomain, from the configurable list", () => {
+      assertProblem(problemsOf(sandbox({ subDomain: "www" })), `${INSTANCE_KEY}.subDomain`, "blacklisted");
+      const custom = { "openedx-im:subdomainBlacklist": ["forbidden"] };
+      assertProblem(problemsOf(sandbox({ subDomain: "forbidden" }), custom), `${INSTANCE_KEY}.subDomain`, "blacklisted");
+      assert.deepEqual(problemsOf(sandbox({ subDomain: "www" }), custom), []);
+    });
+  });
+
+  it("rejects unknown keys at every level, naming the full path", () => {
+    const problems = problemsOf(sandbox({ subdomain: "x", edxPlatform: { ref: "master", branch: "x" } }));
+    assertProblem(problems, `${INSTANCE_KEY}.subdomain`, "unknown key");
+    assertProblem(problems, `${INSTANCE_KEY}.edxPlatform.branch`, "unknown key");
+    assertProblem(problemsOf(sandbox(), { "openedx-im:loadBalancr": {} }), "openedx-im:loadBalancr", "unknown key");
+  });
+
+  it("reports every problem at once, one line each", () => {
+    const problems = problemsOf(sandbox({ subDomain: "Bad", lifecycle: "staging", dnsTtl: 60, databases: "shared" }));
+    assertProblem(problems, `${INSTANCE_KEY}.subDomain`, "DNS label");
+    assertProblem(problems, `${INSTANCE_KEY}.lifecycle`, "sandbox or production");
+    assertProblem(problems, `${INSTANCE_KEY}.dnsTtl`, "at least 300");
+    assertProblem(problems, `${INSTANCE_KEY}.databases`, "ephemeral or persistent");
+    assert.ok(problems.every((p) => !p.includes("\n")));
+  });
+
+  it("requires the instance key", () => {
+    const result = validateStackConfig({ ...fleet });
+    assert.ok(!result.ok);
+    assertProblem(result.problems, INSTANCE_KEY, "missing");
+  });
+
+  describe("release choice", () => {
+    it("rejects an unsupported release, listing the supported ones", () => {
+      assertProblem(problemsOf(sandbox({ release: "palm" })), `${INSTANCE_KEY}.release`, /not a supported release \(supported: .*redwood/);
+    });
+    it("rejects an unknown deployment", () => {
+      assertProblem(problemsOf(sandbox({ deployment: "nope", stage: "CI" })), `${INSTANCE_KEY}.deployment`, "unknown deployment");
+    });
+    it("rejects a stage outside CI, QA, Production", () => {
+      assertProblem(problemsOf(sandbox({ deployment: "mitx", stage: "Staging" })), `${INSTANCE_KEY}.stage`, "CI, QA, Production");
+    });
+    it("rejects a deployment without a stage, and release with deployment", () => {
+      assertProblem(problemsOf(sandbox({ deployment: "mitx" })), INSTANCE_KEY, "go together");
+      assertProblem(problemsOf(sandbox({ deployment: "mitx", stage: "CI", release: "redwood" })), INSTANCE_KEY, "not both");
+    });
+    it("rejects a release the Ansible provisioner cannot build, naming the ones it can", () => {
+      assertProblem(problemsOf(sandbox({ release: "ulmo" })), `${INSTANCE_KEY}.release`, /Tutor.*quince, redwood/);
+    });
+    it("resolves (deployment, stage) through the matrix, with the deployment's overrides", () => {
+      const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: sandbox({ deployment: "mitx", stage: "CI" }) });
+      assert.ok(result.ok);
+      const platform = result.config.instance.appServers[0].release.applications["edx-platform"];
+      assert.equal(platform.repository, "https://github.com/mitodl/edx-platform.git");
+      assert.equal(platform.ref, "mitx/redwood");
+    });
+  });
+
+  describe("refs and repositories", () => {
+    for (const ref of ["$(touch /tmp/x)", "`id`", "a;b", "-upload-pack=x", "a..b", "with space", "x\ny"]) {
+      it(`rejects the ref ${JSON.stringify(ref)}`, () => {
+        assertProblem(problemsOf(sandbox({ edxPlatform: { ref } })), `${INSTANCE_KEY}.edxPlatform.ref`, "git branch");
+      });
+    }
+    it("rejects a repository that is not an https or ssh URL", () => {
+      assertProblem(problemsOf(sandbox({ configuration: { repository: "file:///etc" } })), `${INSTANCE_KEY}.configuration.repository`, "https://");
+    });
+    it("rejects a playbook outside the configuration repository", () => {
+      assertProblem(problemsOf(sandbox({ configuration: { playbook: "../evil.yml" } })), `${INSTANCE_KEY}.configuration.playbook`, "inside");
+    });
+    it("applies edx-platform and configuration overrides over the release", () => {
+      const sha = "0123456789abcdef0123456789abcdef01234567";
+      const result = validateStackConfig({
+        ...fleet,
+        [INSTANCE_KEY]: sandbox({ edxPlatform: { repository: "https://github.com/someone/edx-platform.git", ref: sha }, configuration: { ref: "my-branch" } }),
+      });
+      assert.ok(result.ok);
+      const release = result.config.instance.appServers[0].release;
+      assert.equal(release.applications["edx-platform"].ref, sha);
+      assert.equal(release.configuration?.ref, "my-branch");
+      assert.equal(release.configuration?.playbook, "openedx_native.yml");
+    });
+  });
+
+  it("rejects extraSettings keys that are not Ansible variable names", () => {
+    assertProblem(problemsOf(sandbox({ extraSettings: { "bad-name": 1 } })), `${INSTANCE_KEY}.extraSettings.bad-name`, "Ansible variable");
+  });
+
+  describe("lifecycle defaults", () => {
+    it("gives sandboxes ephemeral databases, auto-activation and no retention", () => {
+      const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: sandbox() });
+      assert.ok(result.ok);
+      const i = result.config.instance;
+      assert.equal(i.databases, "ephemeral");
+      assert.equal(i.autoActivate, true);
+      assert.deepEqual(i.data, { retainOnDelete: false, protect: false });
+      assert.equal(i.activeAppServer, i.appServers[0].id);
+      assert.equal(i.appServers[0].flavor, "m1.large");
+    });
+    it("gives production persistent, retained, protected data and a larger VM", () => {
+      const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: production() });
+      assert.ok(result.ok);
+      const i = result.config.instance;
+      assert.equal(i.databases, "persistent");
+      assert.deepEqual(i.data, { retainOnDelete: true, protect: true });
+      assert.equal(i.appServers[0].flavor, "m1.xlarge");
+    });
+    it("lets explicit config win over every default", () => {
+      const result = validateStackConfig({
+        ...fleet,
+        [INSTANCE_KEY]: production({ databases: "ephemeral", data: { retainOnDelete: false, protect: false }, dnsTtl: 300, appServers: [{ id: "a1", release: "quince", flavor: "tiny" }] }),
+      });
+      assert.ok(result.ok, result.ok ? "" : result.problems.join("\n"));
+      assert.equal(result.config.instance.databases, "ephemeral");
+      assert.deepEqual(result.config.instance.data, { retainOnDelete: false, protect: false });
+      assert.equal(result.config.instance.dnsTtl, 300);
+      assert.equal(result.config.instance.appServers[0].flavor, "tiny");
+    });
+    it("requires a database server for persistent databases", () => {
+      assertProblem(problemsOf(sandbox({ databases: "persistent" }), { "openedx-im:mysqlServers": [] }), `${INSTANCE_KEY}.databases`, "mysqlServers");
+    });
+  });
+
+  describe("appservers", () => {
+    it("gives a sandbox a new appserver id when anything it is built from changes, and the same id otherwise", () => {
+      const idOf = (instance: Record<string, unknown>) => {
+        const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: instance });
+        assert.ok(result.ok);
+        return result.config.instance.appServers[0].id;
+      };
+      const base = idOf(sandbox());
+      assert.equal(idOf(sandbox({ name: "renamed" })), base);
+      assert.notEqual(idOf(sandbox({ extraSettings: { EDXAPP_PLATFORM_NAME: "x" } })), base);
+      assert.notEqual(idOf(sandbox({ edxPlatform: { ref: "other" } })), base);
+      assert.notEqual(idOf(sandbox({ flavor: "m1.small" })), base);
+    });
+    it("refuses appServers and activeAppServer on a sandbox", () => {
+      const problems = problemsOf(sandbox({ appServers: [{ id: "a1", release: "redwood" }], activeAppServer: "a1" }));
+      assertProblem(problems, `${INSTANCE_KEY}.appServers`, "automatically");
+      assertProblem(problems, `${INSTANCE_KEY}.activeAppServer`, "remove this key");
+    });
+    it("keeps production settings per appserver, so instance-level build settings are refused", () => {
+      assertProblem(problemsOf(production({ extraSettings: { A: 1 } })), `${INSTANCE_KEY}.extraSettings`, "appServers");
+    });
+    it("requires each production appserver to pin its release", () => {
+      assertProblem(problemsOf(production({ appServers: [{ id: "a1" }] })), `${INSTANCE_KEY}.appServers[0].release`, "required");
+    });
+    it("rejects duplicate appserver ids and an activeAppServer that is not listed", () => {
+      const problems = problemsOf(production({ appServers: [{ id: "a1", release: "quince" }, { id: "a1", release: "quince" }], activeAppServer: "b2" }));
+      assertProblem(problems, `${INSTANCE_KEY}.appServers[1].id`, "twice");
+      assertProblem(problems, `${INSTANCE_KEY}.activeAppServer`, "not the id");
+    });
+    it("rejects an appserver id that cannot be part of a VM name", () => {
+      assertProblem(problemsOf(production({ appServers: [{ id: "A_1", release: "quince" }] })), `${INSTANCE_KEY}.appServers[0].id`, "lowercase");
+    });
+    it("does not change an existing production appserver when another one is added", () => {
+      const first = validateStackConfig({ ...fleet, [INSTANCE_KEY]: production() });
+      const second = validateStackConfig({
+        ...fleet,
+        [INSTANCE_KEY]: production({ appServers: [{ id: "a1", release: "quince" }, { id: "a2", release: "redwood", extraSettings: { X: 1 } }] }),
+      });
+      assert.ok(first.ok && second.ok);
+      assert.deepEqual(second.config.instance.appServers[0], first.config.instance.appServers[0]);
+    });
+  });
+
+  describe("credentials", () => {
+    it("refuses plain-text credentials in a stack file, naming the command that sets them", () => {
+      const problems = problemsOf(sandbox(), { "openedx-im:credentials": { loadBalancerSshKey: "-----BEGIN" } });
+      assertProblem(problems, "openedx-im:credentials.loadBalancerSshKey", "pulumi config set --secret");
+    });
+    it("accepts secure values", () => {
+      assert.deepEqual(problemsOf(sandbox(), { "openedx-im:credentials": { loadBalancerSshKey: { secure: "v1:abc" } } }), []);
+    });
+  });
+
+  it("validates the fleet keys too", () => {
+    const problems = problemsOf(sandbox(), { "openedx-im:loadBalancer": { sshHost: "lb", sshUser: "Bad User" } });
+    assertProblem(problems, "openedx-im:loadBalancer.sshUser", "Unix user");
+  });
+});
