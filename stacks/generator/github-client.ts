@@ -66,7 +66,12 @@ export function createGitHubClient(options: GitHubClientOptions): { client: GitH
     baseUrl: options.baseUrl,
     userAgent: "openedx-im-generate-stacks",
     request: { fetch: countingFetch },
-    retry: { retries: options.retries, retryAfterBaseValue: options.retryUnitMs },
+    // 429 is left to the throttling plugin, which waits for the reset instead of retrying blindly.
+    retry: {
+      retries: options.retries,
+      retryAfterBaseValue: options.retryUnitMs,
+      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+    },
     throttle: {
       onRateLimit: waitOrGiveUp("primary"),
       onSecondaryRateLimit: waitOrGiveUp("secondary"),
