@@ -1,0 +1,129 @@
+/**
+ * The instance's DNS records at Gandi LiveDNS: its domains pointing at the load
+ * balancer, and one name per appserver VM. Only names inside the base domain's
+ * zone are managed; custom external domains are the owner's to point.
+ */
+import * as gandi from "@pulumiverse/gandi";
+import * as pulumi from "@pulumi/pulumi";
+import type { InstanceDomain } from "./domains";
+
+/** Where the instance's names point: a host name (CNAME) or addresses (A/AAAA). */
+export interface DnsTarget {
+  hostname?: string;
+  ipv4?: string[];
+  ipv6?: string[];
+}
+
+export interface DnsRecordSpec {
+  /** Resource-name suffix. */
+  key: string;
+  /** Relative to the zone; `@` for the apex. */
+  name: string;
+  type: "CNAME" | "A" | "AAAA";
+  values: string[];
+}
+
+/** A CNAME target is absolute: without the trailing dot Gandi reads it relative to the zone. */
+export function absoluteHostname(hostname: string): string {
+  return hostname.endsWith(".") ? hostname : `${hostname}.`;
+}
+
+/** The label of an appserver VM's name: `vm<index>-<appserver id>`. */
+export function vmLabel(appServerId: string, index: number): string {
+  if (!/^[a-z0-9]{1,16}$/.test(appServerId)) throw new Error(`appserver id "${appServerId}": must be 1-16 lowercase letters or digits`);
+  if (!Number.isInteger(index) || index < 0) throw new Error(`appserver VM index ${index}: must be a whole number from 0`);
+  return `vm${index}-${appServerId}`;
+}
+
+/** The record name of an appserver VM inside the zone: `vm<index>-<appserver id>.<subdomain>`. */
+export function vmRecordName(subDomain: string, appServerId: string, index: number): string {
+  return `${vmLabel(appServerId, index)}.${subDomain}`;
+}
+
+/**
+ * The records for the instance's managed domains. A CNAME when a host name is
+ * given (it follows the load balancer if its addresses change), A/AAAA
+ * otherwise, and always at the zone apex, where a CNAME is not allowed.
+ */
+export function domainRecords(domains: InstanceDomain[], target: DnsTarget): DnsRecordSpec[] {
+  const ipv4 = target.ipv4 ?? [];
+  const ipv6 = target.ipv6 ?? [];
+  const records: DnsRecordSpec[] = [];
+  const seen = new Set<string>();
+  for (const domain of domains) {
+    const name = domain.recordName;
+    // Two roles may share one custom name; one record serves both.
+    if (name === undefined || seen.has(name)) continue;
+    seen.add(name);
+    const key = name === "@" ? "apex" : name.replace(/\./g, "-");
+    if (target.hostname !== undefined && name !== "@") {
+      records.push({ key: `${key}-cname`, name, type: "CNAME", values: [absoluteHostname(target.hostname)] });
+      continue;
+    }
+    if (ipv4.length === 0 && ipv6.length === 0)
+      throw new Error(
+        name === "@"
+          ? `DNS for ${domain.fqdn}: a CNAME cannot sit at the zone apex; set openedx-im:loadBalancer.publicIpv4 (and/or publicIpv6)`
+          : `DNS for ${domain.fqdn}: set openedx-im:loadBalancer.publicHostname or publicIpv4/publicIpv6`,
+      );
+    if (ipv4.length > 0) records.push({ key: `${key}-a`, name, type: "A", values: [...ipv4] });
+    if (ipv6.length > 0) records.push({ key: `${key}-aaaa`, name, type: "AAAA", values: [...ipv6] });
+  }
+  return records;
+}
+
+export interface DnsArgs {
+  /** The zone (the instance's base domain). */
+  zone: string;
+  /** The instance's subdomain inside the zone; VM names go under it. */
+  subDomain: string;
+  domains: InstanceDomain[];
+  target: DnsTarget;
+  ttl: number;
+}
+
+export class Dns extends pulumi.ComponentResource {
+  public readonly records: gandi.livedns.Record[];
+  private readonly resourceName: string;
+  private readonly args: DnsArgs;
+
+  constructor(name: string, args: DnsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openedx-im:instance:Dns", name, {}, opts);
+    this.resourceName = name;
+    this.args = args;
+    this.records = domainRecords(args.domains, args.target).map((spec) =>
+      this.record(`${name}-${spec.key}`, { name: spec.name, type: spec.type, values: spec.values }, { parent: this }),
+    );
+    this.registerOutputs({ records: this.records.map((record) => record.href) });
+  }
+
+  /**
+   * The `vm<index>-<appserver id>.<subdomain>` record of one appserver VM (A for
+   * an IPv4 address, AAAA for IPv6). The appserver calls this per VM; pass it as
+   * `parent` so the record goes with the VM.
+   */
+  vmRecord(appServerId: string, index: number, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): gandi.livedns.Record {
+    return this.hostRecord(vmLabel(appServerId, index), address, opts);
+  }
+
+  /** `<label>.<subdomain>` pointing at one address: A for IPv4, AAAA for IPv6. */
+  hostRecord(label: string, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): gandi.livedns.Record {
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label))
+      throw new Error(`DNS record label "${label}": must be one DNS label (lowercase letters, digits, hyphens)`);
+    const type = pulumi.output(address).apply((value) => (value.includes(":") ? "AAAA" : "A"));
+    return this.record(`${this.resourceName}-${label}`, { name: `${label}.${this.args.subDomain}`, type, values: [address] }, { parent: this, ...opts });
+  }
+
+  private record(
+    resourceName: string,
+    record: { name: string; type: pulumi.Input<string>; values: pulumi.Input<string>[] },
+    opts: pulumi.ResourceOptions,
+  ): gandi.livedns.Record {
+    return new gandi.livedns.Record(
+      resourceName,
+      { zone: this.args.zone, name: record.name, type: record.type, values: record.values, ttl: this.args.ttl },
+      // zone/name/type replace the record, and Gandi refuses a second record set of one name and type (409).
+      { deleteBeforeReplace: true, ...opts },
+    );
+  }
+}

@@ -1,0 +1,560 @@
+/**
+ * OpenEdxInstance: everything of an instance that outlives any one appserver —
+ * security group, DNS, MySQL databases and users, the MongoDB user, the
+ * RabbitMQ vhost and the generated secrets — and the Ansible variables that
+ * connect an appserver to them (`serviceVars`).
+ *
+ * Archive semantics: with `instance.data` retainOnDelete/protect (the
+ * production default), the data resources (databases, users, grants, the Mongo
+ * user, the vhost) stay behind on `pulumi destroy` and refuse deletion;
+ * everything else goes.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { Credentials, MongodbConfig, RabbitmqConfig } from "../config/schema";
+import type { StackConfig } from "../config/stack-config";
+import { Dns, type DnsTarget } from "./dns";
+import { deriveDomains, type DomainRole, type InstanceDomain } from "./domains";
+import { MONGO_AUTH_DATABASE, MongoUsers } from "./mongodb";
+import { MYSQL_DEFAULT_PORT, type DataRetention, MysqlDatabases } from "./mysql";
+import {
+  MYSQL_DATABASE_KEYS,
+  MYSQL_ROLES,
+  type MysqlRole,
+  RABBIT_ROLES,
+  type RabbitRole,
+  type ServiceFlags,
+  chooseMysqlServer,
+  instanceNameBase,
+  mongoDatabaseNames,
+  mongoUserName,
+  mysqlDatabaseName,
+  mysqlRoles,
+  mysqlUserName,
+  securityGroupName,
+} from "./names";
+import { RabbitVhost } from "./rabbitmq";
+import { Secrets } from "./secrets";
+import { SecurityGroup, securityGroupRules } from "./security-group";
+
+export interface OpenEdxInstanceArgs {
+  /** The Pulumi stack name; every derived name comes from it (components/names.ts). */
+  instanceId: string;
+  config: StackConfig;
+  /** `openedx-im:credentials` (secret). Absent: providers read their environment variables. */
+  credentials?: pulumi.Output<Credentials>;
+}
+
+export type ServiceVars = Record<string, pulumi.Input<unknown>>;
+
+const MONGO_DEFAULT_PORT = 27017;
+const LOCALHOST = "localhost";
+/** The Django user the LMS authenticates to XQueue as. */
+const XQUEUE_LMS_USER = "lms";
+
+/** Secret keys of the instance, by Ansible variable name; which ones depends on the services it runs. */
+export function secretKeyNames(services: ServiceFlags): string[] {
+  const names = ["EDXAPP_EDXAPP_SECRET_KEY", "EDXAPP_JWT_SECRET_KEY", "EDXAPP_EDX_API_KEY", "EDXAPP_PROFILE_IMAGE_HASH_SEED", "FORUM_API_KEY"];
+  if (services.notes) names.push("EDX_NOTES_API_SECRET_KEY");
+  if (services.ecommerce) names.push("ECOMMERCE_SECRET_KEY");
+  if (services.discovery) names.push("DISCOVERY_SECRET_KEY");
+  return names;
+}
+
+/** Local users the configuration playbooks create on the VM's own MySQL when databases are ephemeral. */
+const EPHEMERAL_ONLY_MYSQL_USERS = ["admin", "read_only"] as const;
+
+export class OpenEdxInstance extends pulumi.ComponentResource {
+  public readonly instanceId: string;
+  public readonly domains: InstanceDomain[];
+  public readonly securityGroup: SecurityGroup;
+  public readonly securityGroupName: pulumi.Output<string>;
+  public readonly dns: Dns;
+  public readonly secrets: Secrets;
+  public readonly mysql?: MysqlDatabases;
+  public readonly mongodb?: MongoUsers;
+  public readonly rabbitmq?: RabbitVhost;
+  /** Ansible variables for every connection and secret; each secret value is its own secret Output. */
+  public readonly serviceVars: ServiceVars;
+  /** Resources an appserver's provisioning must wait for (users, grants, broker permissions). */
+  public readonly dependencies: pulumi.Resource[];
+  /** Stack outputs: URLs, names, the database server; never a password. */
+  public readonly outputs: Record<string, pulumi.Input<unknown>>;
+
+  constructor(name: string, args: OpenEdxInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openedx-im:instance:OpenEdxInstance", name, {}, opts);
+    const { instanceId, config } = args;
+    const settings = config.instance;
+    const services: ServiceFlags = settings.services;
+    const persistent = settings.databases === "persistent";
+    const retention: DataRetention = { retainOnDelete: settings.data.retainOnDelete, protect: settings.data.protect };
+    this.instanceId = instanceId;
+
+    this.domains = deriveDomains({
+      subDomain: settings.subDomain,
+      baseDomain: settings.baseDomain,
+      options: settings.domains,
+      enabled: { ecommerce: settings.services.ecommerce, discovery: settings.services.discovery },
+    });
+
+    this.securityGroup = new SecurityGroup(
+      `${name}-security-group`,
+      {
+        groupName: securityGroupName(instanceId),
+        description: `openedx-im: appservers of ${settings.name} (${instanceId})`,
+        rules: securityGroupRules(settings.securityGroup),
+        ...(config.openstack?.region !== undefined ? { region: config.openstack.region } : {}),
+      },
+      { parent: this },
+    );
+    this.securityGroupName = this.securityGroup.groupName;
+
+    this.dns = new Dns(
+      `${name}-dns`,
+      {
+        zone: settings.baseDomain,
+        subDomain: settings.subDomain,
+        // Without a load balancer there is nothing for the names to point at; VM names still work.
+        domains: config.loadBalancer ? this.domains : [],
+        target: dnsTarget(config.loadBalancer),
+        ttl: settings.dnsTtl,
+      },
+      { parent: this },
+    );
+
+    // Ephemeral databases get the same user names on the VM's own servers, plus the local admin and read-only users.
+    const mysqlUserRoles: string[] = [...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)];
+    const rabbitConfig = config.rabbitmq;
+    this.secrets = new Secrets(
+      `${name}-secrets`,
+      {
+        passwordNames: [
+          ...mysqlUserRoles.map((role) => `mysql-${role}`),
+          "mongo",
+          ...(rabbitConfig ? RABBIT_ROLES.map((role) => `rabbit-${role}`) : []),
+          ...(services.xqueue ? ["xqueue-lms"] : []),
+        ],
+        secretKeyNames: secretKeyNames(services),
+      },
+      { parent: this },
+    );
+
+    const dependencies: pulumi.Resource[] = [];
+    let mysqlConnection: MysqlConnection;
+    let mongoConnection: MongoConnection;
+    if (persistent) {
+      const serverName = chooseMysqlServer(instanceId, config.mysqlServers.map((server) => server.name));
+      const server = config.mysqlServers.find((candidate) => candidate.name === serverName);
+      if (!server) throw new Error(`openedx-im:mysqlServers: server "${serverName}" is not configured`);
+      this.mysql = new MysqlDatabases(
+        `${name}-mysql`,
+        {
+          instanceId,
+          services,
+          server,
+          ...mysqlAdminPassword(config.credentialKeys, args.credentials, server.name),
+          passwords: Object.fromEntries(mysqlRoles(services).map((role) => [role, this.secrets.password(`mysql-${role}`)])),
+          retention,
+        },
+        { parent: this },
+      );
+      dependencies.push(...Object.values(this.mysql.users), ...this.mysql.grants);
+      mysqlConnection = mysqlConnectionOf(this.mysql, this.secrets, mysqlUserRoles);
+
+      const mongodb = requireMongodb(config.mongodb);
+      this.mongodb = new MongoUsers(
+        `${name}-mongodb`,
+        { instanceId, mongodb, password: this.secrets.password("mongo"), retention },
+        { parent: this },
+      );
+      dependencies.push(this.mongodb.user);
+      mongoConnection = {
+        ...mongoHosts(mongodb),
+        ...(mongodb.replicaSet !== undefined ? { replicaSet: mongodb.replicaSet } : {}),
+        databases: this.mongodb.databases,
+        user: this.mongodb.userName,
+        password: this.secrets.password("mongo"),
+        useTls: true,
+        authDatabase: MONGO_AUTH_DATABASE,
+      };
+    } else {
+      mysqlConnection = localMysqlConnection(instanceId, this.secrets, mysqlUserRoles);
+      mongoConnection = {
+        hosts: [LOCALHOST],
+        port: MONGO_DEFAULT_PORT,
+        databases: mongoDatabaseNames(instanceId),
+        user: mongoUserName(instanceId),
+        password: this.secrets.password("mongo"),
+        useTls: false,
+      };
+    }
+
+    let brokerConnection: BrokerConnection | undefined;
+    if (rabbitConfig) {
+      this.rabbitmq = new RabbitVhost(
+        `${name}-rabbitmq`,
+        {
+          instanceId,
+          rabbitmq: rabbitConfig,
+          admin: rabbitAdmin(config.credentialKeys, args.credentials),
+          passwords: {
+            provider: this.secrets.password("rabbit-provider"),
+            consumer: this.secrets.password("rabbit-consumer"),
+          },
+          retention,
+        },
+        { parent: this },
+      );
+      dependencies.push(...this.rabbitmq.permissions);
+      brokerConnection = brokerConnectionOf(rabbitConfig, this.rabbitmq, this.secrets);
+    }
+    this.dependencies = dependencies;
+
+    this.serviceVars = {
+      ...mysqlServiceVars(mysqlConnection, services),
+      ...mongoServiceVars(mongoConnection),
+      ...(brokerConnection ? brokerServiceVars(brokerConnection, services) : {}),
+      ...secretServiceVars(this.secrets, services),
+    };
+
+    this.outputs = {
+      ...urlOutputs(this.domains),
+      domains: Object.fromEntries(this.domains.map((domain) => [domain.role, domain.fqdn])),
+      securityGroup: this.securityGroupName,
+      databases: settings.databases,
+      mysql: this.mysql
+        ? {
+            server: this.mysql.serverName,
+            host: this.mysql.host,
+            port: this.mysql.port,
+            databases: Object.fromEntries(Object.entries(this.mysql.databases).map(([key, database]) => [key, database.name])),
+            users: Object.fromEntries(Object.entries(this.mysql.users).map(([role, user]) => [role, user.user])),
+          }
+        : null,
+      mongodb: this.mongodb
+        ? { cluster: requireMongodb(config.mongodb).clusterName, databases: this.mongodb.databases, user: this.mongodb.userName }
+        : null,
+      rabbitmq: this.rabbitmq
+        ? {
+            vhost: this.rabbitmq.vhostName,
+            users: Object.fromEntries(RABBIT_ROLES.map((role) => [role, this.rabbitmq!.userName(role)])),
+          }
+        : null,
+      dataRetainedOnDestroy: retention.retainOnDelete,
+    };
+
+    this.registerOutputs(this.outputs);
+  }
+
+  /** The `vm<index>-<appserver id>.<subdomain>` record of one appserver VM. */
+  dnsRecordFor(appServerId: string, index: number, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): pulumi.Resource {
+    return this.dns.vmRecord(appServerId, index, address, opts);
+  }
+
+  /** `<label>.<subdomain>` pointing at `address` (A or AAAA); the AppServer passes `vm<index>-<id>` as the label. */
+  appServerRecord(label: string, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): pulumi.Resource {
+    return this.dns.hostRecord(label, address, opts);
+  }
+}
+
+function dnsTarget(loadBalancer: StackConfig["loadBalancer"]): DnsTarget {
+  if (!loadBalancer) return {};
+  const { publicHostname, publicIpv4 = [], publicIpv6 = [] } = loadBalancer;
+  if (publicHostname !== undefined || publicIpv4.length > 0 || publicIpv6.length > 0)
+    return { ...(publicHostname !== undefined ? { hostname: publicHostname } : {}), ipv4: publicIpv4, ipv6: publicIpv6 };
+  // Nothing public given: the host we reach over SSH is the one serving traffic.
+  const host = loadBalancer.sshHost;
+  if (/^[0-9.]+$/.test(host)) return { ipv4: [host] };
+  if (host.includes(":")) return { ipv6: [host] };
+  return { hostname: host };
+}
+
+function requireMongodb(mongodb: MongodbConfig | undefined): MongodbConfig {
+  if (!mongodb)
+    throw new Error(
+      "openedx-im:mongodb: persistent databases need the MongoDB Atlas project (projectId, clusterName, hosts) in Pulumi.yaml, or set databases: ephemeral",
+    );
+  return mongodb;
+}
+
+/**
+ * The MySQL admin password for one server: from `credentials.mysql.<server>`
+ * when credentials.mysql is set (then it must name this server), otherwise
+ * none, and the provider reads MYSQL_PASSWORD from the environment.
+ */
+function mysqlAdminPassword(
+  credentialKeys: string[],
+  credentials: pulumi.Output<Credentials> | undefined,
+  serverName: string,
+): { adminPassword?: pulumi.Output<string> } {
+  if (!credentials || !credentialKeys.includes("mysql")) return {};
+  return {
+    adminPassword: pulumi.secret(
+      credentials.apply((values) => {
+        const password = values.mysql?.[serverName];
+        if (password === undefined)
+          throw new Error(
+            `openedx-im:credentials.mysql: no password for server "${serverName}"; set it with: pulumi config set --secret --path 'openedx-im:credentials.mysql.${serverName}' <password>`,
+          );
+        return password;
+      }),
+    ),
+  };
+}
+
+/** The management API admin: `credentials.rabbitmqUsername/Password`, else RABBITMQ_USERNAME / RABBITMQ_PASSWORD. */
+function rabbitAdmin(
+  credentialKeys: string[],
+  credentials: pulumi.Output<Credentials> | undefined,
+): { username: pulumi.Output<string>; password: pulumi.Output<string> } {
+  const fromCredentials = (key: "rabbitmqUsername" | "rabbitmqPassword", environment: string) =>
+    credentials && credentialKeys.includes(key)
+      ? credentials.apply((values) => values[key] ?? "")
+      : pulumi.output(process.env[environment] ?? "");
+  return {
+    username: pulumi.secret(fromCredentials("rabbitmqUsername", "RABBITMQ_USERNAME")),
+    password: pulumi.secret(fromCredentials("rabbitmqPassword", "RABBITMQ_PASSWORD")),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Connections, then the Ansible variables of the configuration repository.
+
+interface MysqlConnection {
+  host: string;
+  port: number;
+  /** Database names by key, for the databases the instance has. */
+  databases: Partial<Record<string, pulumi.Input<string>>>;
+  /** User name and password by role; a name resolves only once the user's grants exist. */
+  users: Partial<Record<string, { name: pulumi.Input<string>; password: pulumi.Input<string> }>>;
+}
+
+interface MongoConnection {
+  hosts: string[];
+  port: number;
+  replicaSet?: string;
+  databases: { main: string; forum: string };
+  user: pulumi.Input<string>;
+  password: pulumi.Input<string>;
+  useTls: boolean;
+  authDatabase?: string;
+}
+
+interface BrokerConnection {
+  host: string;
+  port: number;
+  useTls: boolean;
+  vhost: pulumi.Input<string>;
+  users: Record<RabbitRole, { name: pulumi.Input<string>; password: pulumi.Input<string> }>;
+}
+
+/** Waits for `resources` to exist before yielding `value`, so a consumer of the value waits too. */
+function after<T>(value: pulumi.Input<T>, resources: pulumi.CustomResource[]): pulumi.Output<T> {
+  return pulumi.all([value, ...resources.map((resource) => resource.id)]).apply(([resolved]) => resolved as T);
+}
+
+function mysqlConnectionOf(databases: MysqlDatabases, secrets: Secrets, roles: string[]): MysqlConnection {
+  const users: MysqlConnection["users"] = {};
+  for (const role of roles) {
+    const user = databases.users[role as MysqlRole];
+    if (!user) continue;
+    users[role] = { name: after(user.user, databases.grantsByRole[role as MysqlRole] ?? []), password: secrets.password(`mysql-${role}`) };
+  }
+  return {
+    host: databases.host,
+    port: databases.port,
+    databases: Object.fromEntries(Object.entries(databases.databases).map(([key, database]) => [key, database.name])),
+    users,
+  };
+}
+
+function localMysqlConnection(instanceId: string, secrets: Secrets, roles: string[]): MysqlConnection {
+  const databases: MysqlConnection["databases"] = {};
+  for (const key of MYSQL_DATABASE_KEYS) databases[key] = mysqlDatabaseName(instanceId, key);
+  const users: MysqlConnection["users"] = {};
+  for (const role of roles)
+    users[role] = {
+      // The local admin and read-only users exist only on the VM's own server; names.ts names shared-server users only.
+      name: (MYSQL_ROLES as readonly string[]).includes(role) ? mysqlUserName(instanceId, role) : `${instanceNameBase(instanceId)}_${role}`,
+      password: secrets.password(`mysql-${role}`),
+    };
+  return { host: LOCALHOST, port: MYSQL_DEFAULT_PORT, databases, users };
+}
+
+function mongoHosts(mongodb: MongodbConfig): { hosts: string[]; port: number } {
+  const parsed = mongodb.hosts.map((entry) => {
+    const match = /^(.*):([0-9]{1,5})$/.exec(entry);
+    return match && !match[1].endsWith(":") ? { host: match[1], port: Number(match[2]) } : { host: entry, port: MONGO_DEFAULT_PORT };
+  });
+  const ports = new Set(parsed.map((entry) => entry.port));
+  if (ports.size > 1)
+    throw new Error(
+      `openedx-im:mongodb.hosts: every host must use the same port (the forum builds one URL from a host list and a single port); got ${[...ports].join(", ")}`,
+    );
+  return { hosts: parsed.map((entry) => entry.host), port: parsed[0]?.port ?? MONGO_DEFAULT_PORT };
+}
+
+function brokerConnectionOf(config: RabbitmqConfig, vhost: RabbitVhost, secrets: Secrets): BrokerConnection {
+  const useTls = config.useTls ?? false;
+  const users = {} as BrokerConnection["users"];
+  for (const role of RABBIT_ROLES) {
+    users[role] = { name: after(vhost.userName(role), [vhost.permissionsByRole[role]]), password: secrets.password(`rabbit-${role}`) };
+  }
+  return { host: config.host, port: config.port ?? (useTls ? 5671 : 5672), useTls, vhost: vhost.vhostName, users };
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+export function mysqlServiceVars(connection: MysqlConnection, services: ServiceFlags): ServiceVars {
+  const { host, port } = connection;
+  const user = (role: string) => {
+    const found = connection.users[role];
+    if (!found) throw new Error(`OpenEdxInstance: no MySQL user for role "${role}"`);
+    return found;
+  };
+  const database = (key: string) => {
+    const found = connection.databases[key];
+    if (found === undefined) throw new Error(`OpenEdxInstance: no MySQL database "${key}"`);
+    return found;
+  };
+  const vars: ServiceVars = {
+    EDXAPP_MYSQL_HOST: host,
+    EDXAPP_MYSQL_PORT: port,
+    EDXAPP_MYSQL_DB_NAME: database("edxapp"),
+    EDXAPP_MYSQL_USER: user("edxapp").name,
+    EDXAPP_MYSQL_PASSWORD: user("edxapp").password,
+    EDXAPP_MYSQL_CSMH_HOST: host,
+    EDXAPP_MYSQL_CSMH_PORT: port,
+    EDXAPP_MYSQL_CSMH_DB_NAME: database("edxapp_csmh"),
+    EDXAPP_MYSQL_CSMH_USER: user("edxapp").name,
+    EDXAPP_MYSQL_CSMH_PASSWORD: user("edxapp").password,
+    COMMON_MYSQL_MIGRATE_USER: user("migrate").name,
+    COMMON_MYSQL_MIGRATE_PASS: user("migrate").password,
+  };
+  if (connection.users.read_only) {
+    vars.COMMON_MYSQL_READ_ONLY_USER = user("read_only").name;
+    vars.COMMON_MYSQL_READ_ONLY_PASS = user("read_only").password;
+  }
+  if (connection.users.admin) {
+    vars.COMMON_MYSQL_ADMIN_USER = user("admin").name;
+    vars.COMMON_MYSQL_ADMIN_PASS = user("admin").password;
+  }
+  if (services.xqueue)
+    Object.assign(vars, {
+      XQUEUE_MYSQL_HOST: host,
+      XQUEUE_MYSQL_PORT: port,
+      XQUEUE_MYSQL_DB_NAME: database("xqueue"),
+      XQUEUE_MYSQL_USER: user("xqueue").name,
+      XQUEUE_MYSQL_PASSWORD: user("xqueue").password,
+    });
+  if (services.notes)
+    Object.assign(vars, {
+      EDX_NOTES_API_MYSQL_HOST: host,
+      EDX_NOTES_API_MYSQL_PORT: port,
+      EDX_NOTES_API_MYSQL_DB_NAME: database("notes"),
+      EDX_NOTES_API_MYSQL_DB_USER: user("notes").name,
+      EDX_NOTES_API_MYSQL_DB_PASS: user("notes").password,
+    });
+  // The ecommerce and discovery roles have no port variable: they assume 3306.
+  if (services.ecommerce)
+    Object.assign(vars, {
+      ECOMMERCE_DATABASE_HOST: host,
+      ECOMMERCE_DATABASE_NAME: database("ecommerce"),
+      ECOMMERCE_DATABASE_USER: user("ecommerce").name,
+      ECOMMERCE_DATABASE_PASSWORD: user("ecommerce").password,
+    });
+  if (services.discovery)
+    Object.assign(vars, {
+      DISCOVERY_MYSQL: host,
+      DISCOVERY_DEFAULT_DB_NAME: database("discovery"),
+      DISCOVERY_MYSQL_USER: user("discovery").name,
+      DISCOVERY_MYSQL_PASSWORD: user("discovery").password,
+    });
+  return vars;
+}
+
+export function mongoServiceVars(connection: MongoConnection): ServiceVars {
+  const shared = { hosts: connection.hosts, port: connection.port, user: connection.user, password: connection.password, useTls: connection.useTls };
+  return {
+    EDXAPP_MONGO_HOSTS: shared.hosts,
+    EDXAPP_MONGO_PORT: shared.port,
+    EDXAPP_MONGO_DB_NAME: connection.databases.main,
+    EDXAPP_MONGO_USER: shared.user,
+    EDXAPP_MONGO_PASSWORD: shared.password,
+    EDXAPP_MONGO_USE_SSL: shared.useTls,
+    ...(connection.authDatabase !== undefined ? { EDXAPP_MONGO_AUTH_DB: connection.authDatabase } : {}),
+    ...(connection.replicaSet !== undefined ? { EDXAPP_MONGO_REPLICA_SET: connection.replicaSet } : {}),
+    FORUM_MONGO_HOSTS: shared.hosts,
+    FORUM_MONGO_PORT: shared.port,
+    FORUM_MONGO_DATABASE: connection.databases.forum,
+    FORUM_MONGO_USER: shared.user,
+    FORUM_MONGO_PASSWORD: shared.password,
+    FORUM_MONGO_USE_SSL: shared.useTls,
+    ...(connection.authDatabase !== undefined ? { FORUM_MONGO_AUTH_DB: connection.authDatabase } : {}),
+  };
+}
+
+export function brokerServiceVars(connection: BrokerConnection, services: ServiceFlags): ServiceVars {
+  const provider = connection.users.provider;
+  const vars: ServiceVars = {
+    EDXAPP_CELERY_BROKER_TRANSPORT: "amqp",
+    EDXAPP_CELERY_BROKER_HOSTNAME: hostPort(connection.host, connection.port),
+    EDXAPP_CELERY_BROKER_VHOST: connection.vhost,
+    EDXAPP_CELERY_BROKER_USE_SSL: connection.useTls,
+    EDXAPP_CELERY_USER: provider.name,
+    EDXAPP_CELERY_PASSWORD: provider.password,
+  };
+  if (services.ecommerce) {
+    const consumer = connection.users.consumer;
+    // The ecommerce roles build their default URL without a vhost, which would land on "/"; give the whole URL.
+    const url = pulumi.secret(
+      pulumi
+        .all([consumer.name, consumer.password, connection.vhost])
+        .apply(
+          ([user, password, vhost]) =>
+            `${connection.useTls ? "amqps" : "amqp"}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${hostPort(connection.host, connection.port)}/${encodeURIComponent(vhost)}`,
+        ),
+    );
+    Object.assign(vars, { ECOMMERCE_BROKER_URL: url, ECOMMERCE_WORKER_BROKER_URL: url });
+  }
+  return vars;
+}
+
+export function secretServiceVars(secrets: Secrets, services: ServiceFlags): ServiceVars {
+  const vars: ServiceVars = {};
+  for (const name of secretKeyNames(services)) vars[name] = secrets.secretKey(name);
+  // Shared keys: both ends of one conversation must hold the same value.
+  vars.COMMON_JWT_SECRET_KEY = secrets.secretKey("EDXAPP_JWT_SECRET_KEY");
+  vars.EDXAPP_COMMENTS_SERVICE_KEY = secrets.secretKey("FORUM_API_KEY");
+  if (services.ecommerce) vars.ECOMMERCE_EDX_API_KEY = secrets.secretKey("EDXAPP_EDX_API_KEY");
+  // Without these three the LMS cannot sign or check its JWTs: logins broke on the Redwood upgrade when they were missing.
+  vars.EDXAPP_JWT_PRIVATE_SIGNING_JWK = secrets.jwt.privateJwk;
+  vars.EDXAPP_JWT_PUBLIC_SIGNING_JWK_SET = secrets.jwt.publicJwkSet;
+  vars.COMMON_JWT_PUBLIC_SIGNING_JWK_SET = secrets.jwt.publicJwkSet;
+  vars.EDXAPP_JWT_SIGNING_ALGORITHM = secrets.jwt.algorithm;
+  if (services.xqueue) {
+    const password = secrets.password("xqueue-lms");
+    vars.COMMON_XQUEUE_LMS_PASSWORD = password;
+    vars.XQUEUE_DJANGO_USERS = pulumi.secret(password.apply((value) => ({ [XQUEUE_LMS_USER]: value })));
+    vars.EDXAPP_XQUEUE_DJANGO_AUTH = pulumi.secret(password.apply((value) => ({ username: XQUEUE_LMS_USER, password: value })));
+  }
+  return vars;
+}
+
+function urlOutputs(domains: InstanceDomain[]): Record<string, string> {
+  const url = (role: DomainRole) => domains.find((domain) => domain.role === role)?.fqdn;
+  const outputs: Record<string, string> = {};
+  for (const [key, role] of [
+    ["lmsUrl", "lms"],
+    ["studioUrl", "studio"],
+    ["previewUrl", "preview"],
+    ["mfeUrl", "mfe"],
+    ["ecommerceUrl", "ecommerce"],
+    ["discoveryUrl", "discovery"],
+  ] as const) {
+    const fqdn = url(role);
+    if (fqdn !== undefined) outputs[key] = `https://${fqdn}`;
+  }
+  return outputs;
+}
