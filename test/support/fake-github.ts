@@ -132,11 +132,12 @@ export class FakeGitHub {
   ) {}
 
   static async start(options: FakeGitHubOptions): Promise<FakeGitHub> {
-    let fake: FakeGitHub | undefined;
-    const server = createServer((request, response) => fake!.handle(request, response));
+    const handlers: { handle?: (request: IncomingMessage, response: ServerResponse) => void } = {};
+    const server = createServer((request, response) => handlers.handle!(request, response));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    fake = new FakeGitHub(server, `http://127.0.0.1:${port}`, options);
+    const fake = new FakeGitHub(server, `http://127.0.0.1:${port}`, options);
+    handlers.handle = (request, response) => fake.handle(request, response);
     return fake;
   }
 
