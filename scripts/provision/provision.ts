@@ -1,0 +1,570 @@
+/**
+ * The provisioning wrapper: turns a fresh VM into an Open edX appserver by running
+ * the configuration repository's playbook against it.
+ *
+ *   node --import tsx scripts/provision/provision.ts < request.json
+ *
+ * Standard input: `{ "variables": { ...Ansible variables... }, "sshPrivateKey": "-----BEGIN ..." }`
+ * (the key is optional, e.g. for a local connection). Everything else comes from
+ * the environment (see docs/provisioning.md and `readSettings` below); nothing
+ * is ever taken from the command line, and nothing is run through a shell, so a
+ * value is data wherever it came from.
+ *
+ * Steps: wait for SSH (bounded) → check out the configuration repository at the
+ * ref (or use OPENEDX_IM_CONFIGURATION_DIR) → install its requirements in a
+ * virtualenv (unless OPENEDX_IM_SKIP_REQUIREMENTS=1) → write the variables to a
+ * private file (0600, removed afterwards, also on failure or a signal) → run
+ * `ansible-playbook -i '<host>,' -e @<file> <playbook>` with a line timeout and a
+ * total timeout. The full output of every step goes to a log file per appserver;
+ * the wrapper's own stdout/stderr carry only progress, with every variable value
+ * of 8 characters or more masked.
+ *
+ * Exit status: 0 success; the playbook's own status when it fails; 64 bad input;
+ * 69 SSH never answered; 124 a timeout; 1 any other failure.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+  readFileSync,
+  type WriteStream,
+} from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, isAbsolute, join, normalize, resolve } from "node:path";
+
+export const EXIT_USAGE = 64;
+export const EXIT_SSH_UNAVAILABLE = 69;
+export const EXIT_TIMEOUT = 124;
+
+export interface Settings {
+  host: string;
+  appServerId: string;
+  connection: "ssh" | "local";
+  sshUser: string;
+  sshPort: number;
+  configurationDir?: string;
+  configurationRepository?: string;
+  configurationRef?: string;
+  playbook: string;
+  skipRequirements: boolean;
+  ansiblePlaybook: string;
+  python: string;
+  venvCacheDir: string;
+  logDir: string;
+  lineTimeoutSeconds: number;
+  totalTimeoutSeconds: number;
+  sshWaitSeconds: number;
+  sshRetryIntervalSeconds: number;
+  killGraceSeconds: number;
+  keepWorkDir: boolean;
+}
+
+export class UsageError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and checks the OPENEDX_IM_* environment; every message names the variable and what it accepts. */
+export function readSettings(env: Env): Settings {
+  const problems: string[] = [];
+  const text = (name: string, fallback?: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value === "" ? fallback : value;
+  };
+  const seconds = (name: string, fallback: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) {
+      problems.push(`${name}: "${raw}" is not a positive number of seconds`);
+      return fallback;
+    }
+    return value;
+  };
+  const matching = (name: string, pattern: RegExp, what: string, fallback?: string): string | undefined => {
+    const value = text(name, fallback);
+    if (value === undefined) return undefined;
+    if (!pattern.test(value)) problems.push(`${name}: ${JSON.stringify(value)} is not ${what}`);
+    return value;
+  };
+
+  const connection = text("OPENEDX_IM_CONNECTION", "ssh");
+  if (connection !== "ssh" && connection !== "local") problems.push(`OPENEDX_IM_CONNECTION: "${connection}" must be ssh or local`);
+  const host = matching("OPENEDX_IM_HOST", /^[A-Za-z0-9][A-Za-z0-9.:-]*$/, "an IP address or a host name");
+  if (host === undefined) problems.push("OPENEDX_IM_HOST: required (the VM's address)");
+  const appServerId = matching("OPENEDX_IM_APPSERVER_ID", /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "an appserver id (letters, digits, . _ -)");
+  if (appServerId === undefined) problems.push("OPENEDX_IM_APPSERVER_ID: required (names the log directory)");
+  const sshUser = matching("OPENEDX_IM_SSH_USER", /^[a-z_][a-z0-9_-]{0,31}$/, "a user name", "ubuntu") ?? "ubuntu";
+  const sshPort = Number(matching("OPENEDX_IM_SSH_PORT", /^[0-9]{1,5}$/, "a port number", "22"));
+
+  const configurationDir = text("OPENEDX_IM_CONFIGURATION_DIR");
+  const configurationRepository = text("OPENEDX_IM_CONFIGURATION_REPOSITORY");
+  const configurationRef = text("OPENEDX_IM_CONFIGURATION_REF");
+  if (configurationDir === undefined) {
+    if (configurationRepository === undefined)
+      problems.push("OPENEDX_IM_CONFIGURATION_REPOSITORY: required (or OPENEDX_IM_CONFIGURATION_DIR for an existing checkout)");
+    else if (configurationRepository.startsWith("-") || /[\0-\x1f]/.test(configurationRepository))
+      problems.push("OPENEDX_IM_CONFIGURATION_REPOSITORY: must be a repository URL or path");
+    if (configurationRef === undefined) problems.push("OPENEDX_IM_CONFIGURATION_REF: required (the branch, tag or commit to check out)");
+    else if (configurationRef.startsWith("-") || /[\0-\x1f\x7f]/.test(configurationRef))
+      problems.push(`OPENEDX_IM_CONFIGURATION_REF: ${JSON.stringify(configurationRef)} is not a git ref`);
+  }
+  const playbook = text("OPENEDX_IM_PLAYBOOK", "openedx_native.yml") ?? "openedx_native.yml";
+  if (isAbsolute(playbook) || normalize(playbook).startsWith("..") || playbook.startsWith("-") || !/^[A-Za-z0-9._/-]+$/.test(playbook))
+    problems.push(`OPENEDX_IM_PLAYBOOK: ${JSON.stringify(playbook)} must be a path inside the configuration repository`);
+
+  const stateHome = text("XDG_STATE_HOME", join(homedir(), ".local", "state")) ?? "";
+  const cacheHome = text("XDG_CACHE_HOME", join(homedir(), ".cache")) ?? "";
+  const settings: Settings = {
+    host: host ?? "",
+    appServerId: appServerId ?? "",
+    connection: connection === "local" ? "local" : "ssh",
+    sshUser,
+    sshPort,
+    configurationDir: configurationDir === undefined ? undefined : resolve(configurationDir),
+    configurationRepository,
+    configurationRef,
+    playbook,
+    skipRequirements: text("OPENEDX_IM_SKIP_REQUIREMENTS") === "1",
+    ansiblePlaybook: text("OPENEDX_IM_ANSIBLE_PLAYBOOK", "ansible-playbook") ?? "ansible-playbook",
+    python: text("OPENEDX_IM_PYTHON", "python3") ?? "python3",
+    venvCacheDir: resolve(text("OPENEDX_IM_VENV_CACHE", join(cacheHome, "openedx-im", "venvs")) ?? ""),
+    logDir: resolve(text("OPENEDX_IM_LOG_DIR", join(stateHome, "openedx-im", "provision")) ?? ""),
+    lineTimeoutSeconds: seconds("OPENEDX_IM_LINE_TIMEOUT", 7200),
+    totalTimeoutSeconds: seconds("OPENEDX_IM_TOTAL_TIMEOUT", 9000),
+    sshWaitSeconds: seconds("OPENEDX_IM_SSH_WAIT_TIMEOUT", 900),
+    sshRetryIntervalSeconds: seconds("OPENEDX_IM_SSH_RETRY_INTERVAL", 5),
+    killGraceSeconds: seconds("OPENEDX_IM_KILL_GRACE", 10),
+    keepWorkDir: text("OPENEDX_IM_KEEP_WORK_DIR") === "1",
+  };
+  if (problems.length > 0) throw new UsageError(problems.join("\n"));
+  return settings;
+}
+
+export interface Request {
+  variables: Record<string, unknown>;
+  sshPrivateKey?: string;
+}
+
+export function parseRequest(text: string): Request {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // The parser's message quotes the input, which may hold secrets: say only where to look.
+    throw new UsageError("standard input: not JSON; expected {\"variables\": {...}, \"sshPrivateKey\": \"...\"}");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new UsageError("standard input: expected a JSON object with a \"variables\" mapping");
+  const { variables, sshPrivateKey } = parsed as Record<string, unknown>;
+  if (typeof variables !== "object" || variables === null || Array.isArray(variables))
+    throw new UsageError("standard input: \"variables\" must be a mapping of Ansible variable names to values");
+  if (sshPrivateKey !== undefined && typeof sshPrivateKey !== "string")
+    throw new UsageError("standard input: \"sshPrivateKey\" must be a string (the PEM/OpenSSH private key)");
+  return { variables: variables as Record<string, unknown>, ...(sshPrivateKey ? { sshPrivateKey } : {}) };
+}
+
+/** Every string (and number) in the variables long enough to be worth hiding, longest first. */
+export function secretsToMask(request: Request): string[] {
+  const found = new Set<string>();
+  const walk = (value: unknown) => {
+    if (typeof value === "string") {
+      if (value.length >= 8) found.add(value);
+      // A multi-line value (a key, a certificate) may be printed one line at a time.
+      for (const line of value.split("\n")) if (line.trim().length >= 8) found.add(line.trim());
+    } else if (typeof value === "number" && String(value).length >= 8) found.add(String(value));
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === "object" && value !== null) Object.values(value).forEach(walk);
+  };
+  walk(request.variables);
+  walk(request.sshPrivateKey);
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+export function mask(line: string, secrets: string[]): string {
+  let out = line;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("[masked]");
+  return out;
+}
+
+class TimeoutError extends Error {}
+class StepFailed extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+interface RunOptions {
+  cwd?: string;
+  env: Env;
+  /** Fail when the process prints no line for this long. */
+  lineTimeoutSeconds?: number;
+  /** Absolute deadline (ms since epoch). */
+  deadline: number;
+  /** Called with each output line after it has gone to the log. */
+  onLine?: (line: string) => void;
+}
+
+/**
+ * One step of the run: a program with an argument vector (no shell), its whole
+ * output in the log, killed with its process group when a timeout passes.
+ */
+class Runner {
+  private readonly children = new Set<number>();
+
+  constructor(
+    private readonly log: WriteStream,
+    private readonly killGraceSeconds: number,
+  ) {}
+
+  run(program: string, args: string[], options: RunOptions): Promise<number> {
+    return new Promise((resolvePromise, reject) => {
+      const remaining = options.deadline - Date.now();
+      if (remaining <= 0) return reject(new TimeoutError("the total timeout passed before this step began"));
+      this.log.write(`\n$ ${program} ${args.map((a) => (a.startsWith("@") ? "@<variables file>" : a)).join(" ")}\n`);
+      const child = spawn(program, args, {
+        cwd: options.cwd,
+        env: options.env as NodeJS.ProcessEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+        // Its own process group, so a timeout ends everything it started (ssh, forks of ansible).
+        detached: true,
+      });
+      if (child.pid !== undefined) this.children.add(child.pid);
+      let timedOut: string | undefined;
+      const kill = (reason: string) => {
+        if (timedOut !== undefined) return;
+        timedOut = reason;
+        this.log.write(`\n[openedx-im] ${reason}; stopping it\n`);
+        this.killGroup(child.pid, "SIGTERM");
+        setTimeout(() => this.killGroup(child.pid, "SIGKILL"), this.killGraceSeconds * 1000).unref();
+      };
+      const totalTimer = setTimeout(() => kill("the total timeout passed"), remaining);
+      let lineTimer: NodeJS.Timeout | undefined;
+      const armLineTimer = () => {
+        if (options.lineTimeoutSeconds === undefined) return;
+        if (lineTimer) clearTimeout(lineTimer);
+        lineTimer = setTimeout(
+          () => kill(`no output for ${options.lineTimeoutSeconds} s (the line timeout)`),
+          options.lineTimeoutSeconds * 1000,
+        );
+      };
+      armLineTimer();
+      const pending: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
+      const onData = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+        this.log.write(chunk);
+        armLineTimer();
+        pending[stream] += chunk.toString("utf8");
+        const lines = pending[stream].split("\n");
+        pending[stream] = lines.pop() ?? "";
+        for (const line of lines) options.onLine?.(line);
+      };
+      child.stdout.on("data", onData("stdout"));
+      child.stderr.on("data", onData("stderr"));
+      child.on("error", (error) => {
+        clearTimeout(totalTimer);
+        if (lineTimer) clearTimeout(lineTimer);
+        if (child.pid !== undefined) this.children.delete(child.pid);
+        reject(new StepFailed(`cannot run ${program}: ${error.message}`, 1));
+      });
+      child.on("close", (code, signal) => {
+        clearTimeout(totalTimer);
+        if (lineTimer) clearTimeout(lineTimer);
+        if (child.pid !== undefined) {
+          // Whatever the step left behind in its group goes with it.
+          this.killGroup(child.pid, "SIGKILL");
+          this.children.delete(child.pid);
+        }
+        for (const stream of ["stdout", "stderr"] as const) if (pending[stream]) options.onLine?.(pending[stream]);
+        this.log.write(`[openedx-im] ${program} exited ${code ?? `on ${signal}`}\n`);
+        if (timedOut !== undefined) reject(new TimeoutError(`${program}: ${timedOut}`));
+        else resolvePromise(code ?? 1);
+      });
+    });
+  }
+
+  stopAll(): void {
+    for (const pid of this.children) this.killGroup(pid, "SIGKILL");
+  }
+
+  private killGroup(pid: number | undefined, signal: NodeJS.Signals) {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, "-");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs the whole provisioning; returns the exit status. `say` prints progress (already masked). */
+export async function provision(settings: Settings, request: Request, env: Env, say: (line: string) => void): Promise<number> {
+  const deadline = Date.now() + settings.totalTimeoutSeconds * 1000;
+  const secrets = secretsToMask(request);
+  const tell = (line: string) => say(mask(line, secrets));
+
+  const appLogDir = join(settings.logDir, settings.appServerId);
+  mkdirSync(appLogDir, { recursive: true, mode: 0o700 });
+  const logPath = join(appLogDir, `${timestamp()}.log`);
+  closeSync(openSync(logPath, "wx", 0o600));
+  const log = createWriteStream(logPath, { flags: "a" });
+  const latest = join(appLogDir, "latest.log");
+  try {
+    if (existsSync(latest) || isSymlink(latest)) unlinkSync(latest);
+    symlinkSync(logPath, latest);
+  } catch {
+    // The pointer is a convenience only.
+  }
+  tell(`provision: appserver ${settings.appServerId} on ${settings.host}; full log: ${logPath}`);
+
+  // Private, removed whatever happens: the variables file, the SSH key, known_hosts.
+  const privateDir = mkdtempSync(join(tmpdir(), "openedx-im-provision-"));
+  let workDir: string | undefined;
+  const runner = new Runner(log, settings.killGraceSeconds);
+  const cleanUp = () => {
+    runner.stopAll();
+    rmSync(privateDir, { recursive: true, force: true });
+    if (workDir && !settings.keepWorkDir) rmSync(workDir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.write(`\n[openedx-im] stopped by ${signal}\n`);
+    cleanUp();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const baseEnv: Env = { ...env, GIT_TERMINAL_PROMPT: "0", LC_ALL: env.LC_ALL ?? "C.UTF-8" };
+  for (const key of Object.keys(baseEnv)) if (key.startsWith("OPENEDX_IM_")) delete baseEnv[key];
+
+  try {
+    let keyFile: string | undefined;
+    if (request.sshPrivateKey) {
+      keyFile = join(privateDir, "ssh-key");
+      writePrivateFile(keyFile, request.sshPrivateKey.endsWith("\n") ? request.sshPrivateKey : `${request.sshPrivateKey}\n`);
+    }
+    const knownHosts = join(privateDir, "known_hosts");
+    const sshOptions = [
+      "-o", "BatchMode=yes",
+      "-o", "ConnectTimeout=10",
+      // A new VM: its host key is learnt on first contact and pinned for the rest of the run.
+      "-o", "StrictHostKeyChecking=accept-new",
+      "-o", `UserKnownHostsFile=${knownHosts}`,
+    ];
+
+    if (settings.connection === "ssh") {
+      tell(`provision: waiting for SSH on ${settings.host}:${settings.sshPort} (up to ${settings.sshWaitSeconds} s)`);
+      const until = Math.min(deadline, Date.now() + settings.sshWaitSeconds * 1000);
+      const args = [...sshOptions, ...(keyFile ? ["-i", keyFile] : []), "-p", String(settings.sshPort), "-l", settings.sshUser, "--", settings.host, "true"];
+      for (;;) {
+        const status = await runner.run("ssh", args, { env: baseEnv, deadline: Math.max(until, Date.now() + 1000) }).catch(() => 255);
+        if (status === 0) break;
+        if (Date.now() + settings.sshRetryIntervalSeconds * 1000 >= until)
+          throw new StepFailed(`SSH on ${settings.host}:${settings.sshPort} did not answer within ${settings.sshWaitSeconds} s (OPENEDX_IM_SSH_WAIT_TIMEOUT)`, EXIT_SSH_UNAVAILABLE);
+        await sleep(settings.sshRetryIntervalSeconds * 1000);
+      }
+    }
+
+    let checkout: string;
+    if (settings.configurationDir !== undefined) {
+      checkout = settings.configurationDir;
+      tell(`provision: using the configuration checkout in ${checkout}`);
+    } else {
+      workDir = mkdtempSync(join(tmpdir(), "openedx-im-configuration-"));
+      checkout = join(workDir, "configuration");
+      tell(`provision: checking out the configuration repository at ${settings.configurationRef}`);
+      // Only transports that cannot run a local command (no ext::).
+      const gitEnv: Env = { ...baseEnv, GIT_ALLOW_PROTOCOL: "file:git:http:https:ssh" };
+      const git = (args: string[]) => runner.run("git", args, { env: gitEnv, deadline, lineTimeoutSeconds: settings.lineTimeoutSeconds });
+      if ((await git(["init", "-q", "--", checkout])) !== 0) throw new StepFailed("git init failed; see the log", 1);
+      const repository = settings.configurationRepository ?? "";
+      if ((await git(["-C", checkout, "fetch", "-q", "--depth", "1", "--", repository, settings.configurationRef ?? ""])) !== 0)
+        throw new StepFailed(
+          `git could not fetch ${JSON.stringify(settings.configurationRef)} from the configuration repository (OPENEDX_IM_CONFIGURATION_REPOSITORY / _REF); see the log`,
+          1,
+        );
+      if ((await git(["-C", checkout, "checkout", "-q", "--detach", "FETCH_HEAD"])) !== 0) throw new StepFailed("git checkout failed; see the log", 1);
+    }
+
+    const playbookPath = [join(checkout, "playbooks", settings.playbook), join(checkout, settings.playbook)].find((p) => existsSync(p));
+    if (playbookPath === undefined)
+      throw new StepFailed(`the playbook ${settings.playbook} is neither in playbooks/ nor at the top of the configuration checkout (OPENEDX_IM_PLAYBOOK)`, 1);
+
+    let ansiblePlaybook = settings.ansiblePlaybook;
+    if (!settings.skipRequirements) ansiblePlaybook = await installRequirements(settings, checkout, runner, baseEnv, deadline, tell);
+
+    const varsFile = join(privateDir, "variables.json");
+    writePrivateFile(varsFile, JSON.stringify(request.variables));
+
+    const args = ["-i", `${settings.host},`, "-e", `@${varsFile}`];
+    if (settings.connection === "local") args.push("-c", "local");
+    else {
+      args.push("-u", settings.sshUser, "-e", `ansible_port=${settings.sshPort}`);
+      if (keyFile) args.push("--private-key", keyFile);
+    }
+    args.push(playbookPath);
+    const ansibleEnv: Env = {
+      ...baseEnv,
+      ANSIBLE_NOCOLOR: "1",
+      ANSIBLE_FORCE_COLOR: "0",
+      ANSIBLE_RETRY_FILES_ENABLED: "0",
+      ANSIBLE_SSH_COMMON_ARGS: `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="${knownHosts}"`,
+      PYTHONUNBUFFERED: "1",
+    };
+    tell(`provision: running ${settings.playbook} (line timeout ${settings.lineTimeoutSeconds} s, total ${settings.totalTimeoutSeconds} s)`);
+    let lastTask = "";
+    let inRecap = false;
+    const status = await runner.run(ansiblePlaybook, args, {
+      // The configuration repository's ansible.cfg (roles path, ssh settings) sits beside its playbooks.
+      cwd: dirname(playbookPath),
+      env: ansibleEnv,
+      deadline,
+      lineTimeoutSeconds: settings.lineTimeoutSeconds,
+      onLine: (line) => {
+        if (line.startsWith("TASK [") || line.startsWith("PLAY [")) {
+          lastTask = line.replace(/\s*\*+\s*$/, "");
+          inRecap = false;
+        }
+        if (line.startsWith("PLAY RECAP")) inRecap = true;
+        // Task headers and the recap carry no values; the results (which may) stay in the log.
+        if (inRecap ? line.trim() !== "" : line.startsWith("PLAY [")) tell(line.replace(/\s*\*+\s*$/, ""));
+      },
+    });
+    if (status !== 0) throw new StepFailed(`ansible-playbook failed (exit ${status}) at ${lastTask || "its start"}; see the log`, status);
+    tell(`provision: appserver ${settings.appServerId} provisioned; log: ${logPath}`);
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    tell(`provision: FAILED: ${message}`);
+    tell(`provision: full log: ${logPath}`);
+    log.write(`\n[openedx-im] FAILED: ${message}\n`);
+    if (error instanceof TimeoutError) return EXIT_TIMEOUT;
+    if (error instanceof StepFailed) return error.exitCode === 0 ? 1 : error.exitCode;
+    return 1;
+  } finally {
+    cleanUp();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await new Promise<void>((r) => log.end(r));
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function writePrivateFile(path: string, content: string) {
+  // Created 0600 with O_EXCL: never readable by others, never an existing file or link.
+  const fd = openSync(path, "wx", 0o600);
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The configuration repository's Python requirements (its pinned Ansible among
+ * them) in a virtualenv cached by the requirements' digest, so runs of the same
+ * release share one and different releases never mix.
+ */
+async function installRequirements(
+  settings: Settings,
+  checkout: string,
+  runner: Runner,
+  env: Env,
+  deadline: number,
+  tell: (line: string) => void,
+): Promise<string> {
+  const requirements = join(checkout, "requirements.txt");
+  if (!existsSync(requirements))
+    throw new StepFailed("the configuration checkout has no requirements.txt; set OPENEDX_IM_SKIP_REQUIREMENTS=1 to use the ansible-playbook on PATH", 1);
+  const digest = createHash("sha256").update(settings.python).update("\0").update(readFileSync(requirements)).digest("hex").slice(0, 16);
+  const venv = join(settings.venvCacheDir, digest);
+  const ansible = join(venv, "bin", "ansible-playbook");
+  if (existsSync(join(venv, ".complete")) && existsSync(ansible)) {
+    tell(`provision: using the virtualenv ${venv}`);
+    return ansible;
+  }
+  tell(`provision: installing the configuration requirements into ${venv}`);
+  mkdirSync(settings.venvCacheDir, { recursive: true, mode: 0o700 });
+  const building = mkdtempSync(join(settings.venvCacheDir, `${digest}.building-`));
+  const step = { env, deadline, lineTimeoutSeconds: settings.lineTimeoutSeconds };
+  try {
+    if ((await runner.run(settings.python, ["-m", "venv", building], step)) !== 0)
+      throw new StepFailed(`${settings.python} -m venv failed (OPENEDX_IM_PYTHON); see the log`, 1);
+    const pip = join(building, "bin", "pip");
+    if ((await runner.run(pip, ["install", "--disable-pip-version-check", "-r", requirements], { ...step, cwd: checkout })) !== 0)
+      throw new StepFailed("pip could not install the configuration requirements (no package index? set OPENEDX_IM_SKIP_REQUIREMENTS=1); see the log", 1);
+    writeFileSync(join(building, ".complete"), `${new Date().toISOString()}\n`);
+    // A venv's scripts name its own path, so it is built in place of a sibling and renamed only if nobody won the race.
+    try {
+      renameSync(building, venv);
+    } catch {
+      rmSync(building, { recursive: true, force: true });
+    }
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    throw error;
+  }
+  return ansible;
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError("standard input: pass the request as JSON ({\"variables\": {...}}), not a terminal");
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function main(): Promise<number> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  let settings: Settings;
+  let request: Request;
+  try {
+    settings = readSettings(process.env);
+    request = parseRequest(await readStdin());
+  } catch (error) {
+    if (error instanceof UsageError) {
+      say(`provision: ${error.message.split("\n").join("\nprovision: ")}`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+  return provision(settings, request, process.env, say);
+}
+
+if (require.main === module) {
+  main().then(
+    (status) => process.exit(status),
+    (error: unknown) => {
+      process.stderr.write(`provision: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
