@@ -1,28 +1,28 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedAppServer } from "../config/stack-config";
-import { renderAnsibleVars } from "./ansible-vars";
-import type { InstanceDomain } from "./domains";
+import { type InstanceFacts, renderAnsibleVars } from "./ansible-vars";
 import { HealthCheck } from "./health-check";
 import { appServerVmName } from "./names";
 import { Provisioning } from "./provisioning";
 
 export interface AppServerArgs {
-  instanceId: string;
-  instanceName: string;
+  /** The instance's id (stack name), name, domains and services. */
+  instance: InstanceFacts;
   lifecycle: "sandbox" | "production";
   appServer: ResolvedAppServer;
   network: string;
   keyPairName?: pulumi.Input<string>;
   /** By name: OpenStack diffs security-group ids on every run (PITFALLS). */
   securityGroupNames: pulumi.Input<string>[];
-  domains: InstanceDomain[];
   /** Connection and secret variables from the instance; secret values are secret Outputs. */
   serviceVars: Record<string, pulumi.Input<unknown>>;
   lmsDomain: string;
   sshPrivateKey?: pulumi.Input<string>;
-  /** Creates the DNS name of one VM (`vm<N>.<lms domain>`); owned by the instance's DNS. */
-  dnsRecord?: (recordName: string, address: pulumi.Input<string>, opts: pulumi.ComponentResourceOptions) => unknown;
+  /** Instance resources the provisioning run needs first (database users, grants, broker permissions). */
+  instanceDependencies?: pulumi.Resource[];
+  /** Creates the DNS name of VM `index` (the instance's DNS owns the zone). */
+  dnsRecord?: (index: number, address: pulumi.Input<string>, opts: pulumi.ResourceOptions) => unknown;
 }
 
 /**
@@ -40,13 +40,14 @@ export class AppServer extends pulumi.ComponentResource {
 
   constructor(name: string, args: AppServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openedx-im:appserver:AppServer", name, {}, opts);
-    const { appServer, instanceId } = args;
+    const { appServer } = args;
+    const instanceId = args.instance.id;
     this.appServerId = appServer.id;
     this.ansibleVars = renderAnsibleVars({
+      instance: args.instance,
       lifecycle: args.lifecycle,
       release: appServer.release,
-      domains: args.domains,
-      services: args.serviceVars,
+      serviceVars: args.serviceVars,
       extraSettings: appServer.extraSettings,
     });
     const configuration = appServer.release.configuration;
@@ -70,7 +71,7 @@ export class AppServer extends pulumi.ComponentResource {
           networks: [{ name: args.network }],
           metadata: {
             "openedx-im:instance": instanceId,
-            "openedx-im:instance-name": args.instanceName.slice(0, 255),
+            "openedx-im:instance-name": args.instance.name.slice(0, 255),
             "openedx-im:appserver": appServer.id,
             "openedx-im:release": appServer.release.release,
           },
@@ -90,7 +91,7 @@ export class AppServer extends pulumi.ComponentResource {
           ansibleVars: this.ansibleVars,
           ...(args.sshPrivateKey ? { sshPrivateKey: args.sshPrivateKey } : {}),
         },
-        { parent: this, dependsOn: [vm] },
+        { parent: this, dependsOn: [vm, ...(args.instanceDependencies ?? [])] },
       );
       const healthCheck = new HealthCheck(
         `${name}-health${index}`,
@@ -98,7 +99,7 @@ export class AppServer extends pulumi.ComponentResource {
         { parent: this, dependsOn: [provisioning] },
       );
       this.healthChecks.push(healthCheck);
-      args.dnsRecord?.(`vm${index}-${appServer.id}`, address, { parent: this, dependsOn: [vm] });
+      args.dnsRecord?.(index, address, { parent: this });
     }
     this.registerOutputs({ addresses: this.addresses });
   }

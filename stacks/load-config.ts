@@ -3,6 +3,7 @@ import { checkMatrix } from "../config/matrix/check";
 import { versionMatrix } from "../config/matrix/data";
 import type { Credentials } from "../config/schema";
 import { NAMESPACE, type StackConfig, validateStackConfig } from "../config/stack-config";
+import { isConfigSecret } from "./sdk-internals";
 
 /** Invalid configuration: each line names a key and what it allows. */
 export class ConfigProblems extends Error {
@@ -33,7 +34,7 @@ export function loadStackConfig(): LoadedConfig {
   for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
     if (!key.startsWith(`${NAMESPACE}:`)) continue;
     if (key === `${NAMESPACE}:credentials`) {
-      credentialsAreSecret = pulumi.runtime.isConfigSecret(key);
+      credentialsAreSecret = isConfigSecret(key);
       // Only the key names are validated; the values stay inside a secret Output.
       values[key] = Object.fromEntries(Object.keys(parseConfigValue(text) as object).map((k) => [k, { secure: "" }]));
       continue;

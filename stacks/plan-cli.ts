@@ -4,22 +4,25 @@ import { planToJson } from "./plan/render";
 import { renderStack } from "./plan/stack";
 import { planToTree } from "./plan/tree";
 
-const USAGE = `usage: npm run plan -- <stack> [--json]
+const USAGE = `usage: npm run plan -- <stack> [--json] [--root DIR]
        npm run plan -- diff <base-ref> [<head-ref>] [--stacks a,b] [--json]`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "diff") {
-    const { diffCli } = await import("./plan/diff-cli");
+    const { diffCli } = await import("./plan/diff-cli.js");
     return diffCli(argv.slice(1));
   }
   const json = argv.includes("--json");
-  const positional = argv.filter((a) => !a.startsWith("--"));
-  const unknown = argv.filter((a) => a.startsWith("--") && a !== "--json");
-  if (positional.length !== 1 || unknown.length > 0) {
+  const rootAt = argv.indexOf("--root");
+  const root = rootAt >= 0 ? argv[rootAt + 1] : undefined;
+  const rest = rootAt >= 0 ? argv.filter((_, i) => i !== rootAt && i !== rootAt + 1) : argv;
+  const positional = rest.filter((a) => !a.startsWith("--"));
+  const unknown = rest.filter((a) => a.startsWith("--") && a !== "--json");
+  if (positional.length !== 1 || unknown.length > 0 || (rootAt >= 0 && !root)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const plan = await renderStack(positional[0]);
+  const plan = await renderStack(positional[0], root);
   process.stdout.write(json ? planToJson(plan) : planToTree(plan));
   return 0;
 }

@@ -37,18 +37,17 @@ export function defineStack(
   const appServers = settings.appServers.map(
     (appServer) =>
       new AppServer(`appserver-${appServer.id}`, {
-        instanceId,
-        instanceName: settings.name,
+        instance: { id: instanceId, name: settings.name, domains: instance.domains, services: settings.services },
         lifecycle: settings.lifecycle,
         appServer,
         network: openstackConfig?.network ?? "public",
         keyPairName: keyPair?.name,
         securityGroupNames: [instance.securityGroupName, ...settings.securityGroup.extraGroups],
-        domains: instance.domains,
         serviceVars: instance.serviceVars,
         lmsDomain: lms?.fqdn ?? `${settings.subDomain}.${settings.baseDomain}`,
         ...(credentials ? { sshPrivateKey: credentials.apply((c) => c.provisioningSshKey ?? "") } : {}),
-        dnsRecord: (recordName, address, opts) => instance.appServerRecord(recordName, address, opts),
+        instanceDependencies: instance.dependencies,
+        dnsRecord: (index, address, opts) => instance.dnsRecordFor(appServer.id, index, address, opts),
       }),
   );
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../../config/stack-config";
+import { waitForPendingRegistrations } from "../sdk-internals";
 import { mockResourceState } from "./mocks";
 import { redactSerialized, resolveRedacted } from "./redact";
 
@@ -145,7 +146,7 @@ export async function renderPlan(args: {
     return result.outputs;
   });
   const resolvedArtifacts = (await resolveRedacted(artifacts)) as Record<string, unknown>;
-  await pulumi.runtime.waitForRPCs();
+  await waitForPendingRegistrations();
 
   const resources = [...recorded.values()].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
   return { project: args.project, stack: args.stack, resources, outputs: stackOutputs, artifacts: resolvedArtifacts };
