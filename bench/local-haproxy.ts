@@ -1,0 +1,167 @@
+/**
+ * A real HAProxy in master-worker mode in a temporary directory, started from
+ * scripts/lb/haproxy.cfg.example with only what a local run must change
+ * (loopback port, paths, no chroot or user switch), and the apply script
+ * pointed at that directory. Shared by test/lb-apply.test.ts and bench/lb-switch.ts.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const REPO_ROOT = resolve(__dirname, "..");
+export const APPLY_SCRIPT = join(REPO_ROOT, "scripts/lb/openedx-im-lb-apply");
+export const MAIN_CONFIG_EXAMPLE = join(REPO_ROOT, "scripts/lb/haproxy.cfg.example");
+const EXAMPLE_MAP_PATH = "/etc/haproxy/openedx-im.map";
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+export interface LocalLbPaths {
+  dir: string;
+  mainConfig: string;
+  confDir: string;
+  mapDir: string;
+  mapFile: string;
+  masterSocket: string;
+  lockFile: string;
+}
+
+/** The example main config with the local port, map path and hard-stop-after; root-only lines dropped. */
+export function localMainConfig(options: { port: number; mapFile: string; hardStopAfterSeconds?: number }): string {
+  const example = readFileSync(MAIN_CONFIG_EXAMPLE, "utf8");
+  if (!example.includes("    bind :80\n") || !example.includes(EXAMPLE_MAP_PATH))
+    throw new Error(`${MAIN_CONFIG_EXAMPLE} no longer has "bind :80" or ${EXAMPLE_MAP_PATH}; update bench/local-haproxy.ts`);
+  return example
+    .split("\n")
+    .filter((line) => !/^\s*(chroot|user|group|stats socket|log \/dev\/log)\b/.test(line))
+    .join("\n")
+    .replace("    bind :80\n", `    bind 127.0.0.1:${options.port}\n`)
+    .replaceAll(EXAMPLE_MAP_PATH, options.mapFile)
+    .replace(/hard-stop-after \S+/, `hard-stop-after ${options.hardStopAfterSeconds ?? 30}s`);
+}
+
+export function makeLocalLbDir(prefix = "openedx-im-lb-"): LocalLbPaths {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const paths: LocalLbPaths = {
+    dir,
+    mainConfig: join(dir, "haproxy.cfg"),
+    confDir: join(dir, "conf.d"),
+    mapDir: join(dir, "openedx-im.maps.d"),
+    mapFile: join(dir, "openedx-im.map"),
+    masterSocket: join(dir, "master.sock"),
+    lockFile: join(dir, "apply.lock"),
+  };
+  mkdirSync(paths.confDir);
+  mkdirSync(paths.mapDir);
+  writeFileSync(paths.mapFile, "");
+  return paths;
+}
+
+/** Environment that points the apply script at a local directory. */
+export function applyEnvironment(paths: LocalLbPaths, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    OPENEDX_IM_LB_MAIN_CFG: paths.mainConfig,
+    OPENEDX_IM_LB_CONF_DIR: paths.confDir,
+    OPENEDX_IM_LB_MAP_DIR: paths.mapDir,
+    OPENEDX_IM_LB_MAP_FILE: paths.mapFile,
+    OPENEDX_IM_LB_MASTER_SOCKET: paths.masterSocket,
+    OPENEDX_IM_LB_LOCK_FILE: paths.lockFile,
+    ...extra,
+  };
+}
+
+export interface ApplyResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  milliseconds: number;
+}
+
+/** Runs the apply script the way the remote command does: a constant command, the request on stdin. */
+export function runApplyScript(subcommand: "apply" | "remove" | string, request: unknown, env: NodeJS.ProcessEnv): Promise<ApplyResult> {
+  const started = Date.now();
+  return new Promise((done, fail) => {
+    const child = spawn(APPLY_SCRIPT, [subcommand], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", fail);
+    child.on("close", (status) => done({ status, stdout, stderr, milliseconds: Date.now() - started }));
+    child.stdin.end(typeof request === "string" ? request : JSON.stringify(request));
+  });
+}
+
+export class LocalHaproxy {
+  private exited: Promise<void>;
+  log = "";
+
+  private constructor(
+    readonly paths: LocalLbPaths,
+    readonly port: number,
+    private readonly master: ChildProcess,
+  ) {
+    this.exited = new Promise((done) => master.once("exit", () => done()));
+    master.stdout?.on("data", (chunk: Buffer) => (this.log += chunk.toString()));
+    master.stderr?.on("data", (chunk: Buffer) => (this.log += chunk.toString()));
+  }
+
+  /** Starts `haproxy -W -S <sock> -f haproxy.cfg -f conf.d`, as the Debian unit with the drop-in does. */
+  static async start(options: { hardStopAfterSeconds?: number; prefix?: string } = {}): Promise<LocalHaproxy> {
+    const paths = makeLocalLbDir(options.prefix);
+    const port = await freePort();
+    writeFileSync(paths.mainConfig, localMainConfig({ port, mapFile: paths.mapFile, hardStopAfterSeconds: options.hardStopAfterSeconds }));
+    const master = spawn("haproxy", ["-W", "-S", paths.masterSocket, "-f", paths.mainConfig, "-f", paths.confDir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const haproxy = new LocalHaproxy(paths, port, master);
+    await haproxy.waitUntilListening();
+    return haproxy;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return applyEnvironment(this.paths, extra);
+  }
+
+  private async waitUntilListening(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (this.master.exitCode !== null) throw new Error(`haproxy exited at start:\n${this.log}`);
+      const listening = await new Promise<boolean>((done) => {
+        const socket = connect(this.port, "127.0.0.1");
+        socket.once("connect", () => (socket.destroy(), done(true)));
+        socket.once("error", () => done(false));
+      });
+      if (listening) return;
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    throw new Error(`haproxy did not listen on ${this.port} within 10 s:\n${this.log}`);
+  }
+
+  /** Stops the master (which stops its workers) and removes the directory. */
+  async stop(): Promise<void> {
+    if (this.master.exitCode === null && this.master.signalCode === null) {
+      this.master.kill("SIGTERM");
+      const killed = setTimeout(() => this.master.kill("SIGKILL"), 5000);
+      await this.exited;
+      clearTimeout(killed);
+    }
+    rmSync(this.paths.dir, { recursive: true, force: true });
+  }
+}

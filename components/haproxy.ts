@@ -1,0 +1,173 @@
+/**
+ * The HAProxy fragment of one instance: a backend section (a file of its own in
+ * the load balancer's conf.d) and the map lines that route each of the
+ * instance's domains to it. Pure: the same input gives byte-identical text, so
+ * the plan can show it and two renders can be diffed.
+ *
+ * The backend keeps what the old instance manager did right: cookie
+ * stickiness (a learner stays on one appserver while several serve), health
+ * checks on `/heartbeat`, and a "preliminary page" backend while no appserver
+ * is active. The routing itself lives in the load balancer's main config:
+ * `use_backend %[req.hdr(host),host_only,lower,map(<combined map>)]`.
+ */
+
+export interface HaproxyServer {
+  /** Unique within the instance; also the stickiness cookie's value. */
+  name: string;
+  /** IPv4, IPv6 or a host name the load balancer resolves at start. */
+  address: string;
+  port: number;
+}
+
+export interface HaproxyFragmentInput {
+  /** DNS-safe slug [a-z0-9-], unique per instance on the load balancer (the Pulumi stack name). */
+  instanceId: string;
+  /** Every domain of the instance (LMS, Studio, preview, MFE, ...). */
+  domains: string[];
+  /** The active appserver VMs; [] while none is active. */
+  servers: HaproxyServer[];
+  /** A backend defined in the load balancer's main config, used while `servers` is []. */
+  preliminaryBackend: string;
+  /** Default "/heartbeat". */
+  healthCheckPath?: string;
+  /** Host header of the health check; default the first domain (the LMS). */
+  healthCheckHost?: string;
+  /** Name of the stickiness cookie; default "openedx-im-server". */
+  cookieName?: string;
+  /** Seconds between health checks when they run (more than one server); default 5. */
+  healthCheckIntervalSeconds?: number;
+  /** `timeout server` of this backend in seconds (course imports and exports are slow); default: the main config's. */
+  serverTimeoutSeconds?: number;
+}
+
+export interface HaproxyFragment {
+  /** The backend the instance's domains map to while an appserver is active. */
+  backendName: string;
+  /** The backend section(s), as haproxy.cfg text. */
+  config: string;
+  /** The domain-to-backend map lines. */
+  map: string;
+}
+
+const INSTANCE_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** HAProxy's identifier characters (backend and server names). */
+const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
+/** An absolute path made of URL-safe characters: it is written into the config unquoted. */
+const URL_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const IPV6 = /^[0-9A-Fa-f:.]+$/;
+
+/** The backend name of an instance: also the name other tools can look for. */
+export function haproxyBackendName(instanceId: string): string {
+  checkInstanceId(instanceId);
+  return `openedx-im-${instanceId}`;
+}
+
+export function renderHaproxyFragment(input: HaproxyFragmentInput): HaproxyFragment {
+  const backendName = haproxyBackendName(input.instanceId);
+  const domains = normaliseDomains(input.domains);
+  checkName("preliminaryBackend", input.preliminaryBackend, "the name of a backend section in the load balancer's main config (e.g. \"openedx-im-preliminary\")");
+  const servers = input.servers.map((server, index) => checkServer(server, index));
+  const names = new Set<string>();
+  for (const server of servers) {
+    if (names.has(server.name))
+      throw new Error(`haproxy fragment: servers has two entries named "${server.name}"; give each appserver a unique name`);
+    names.add(server.name);
+  }
+
+  const healthCheckPath = input.healthCheckPath ?? "/heartbeat";
+  if (!URL_PATH.test(healthCheckPath))
+    throw new Error(`haproxy fragment: healthCheckPath "${healthCheckPath}" must be an absolute URL path without spaces or quotes, e.g. "/heartbeat"`);
+  const healthCheckHost = input.healthCheckHost === undefined ? domains[0] : normaliseDomain("healthCheckHost", input.healthCheckHost);
+  const cookieName = input.cookieName ?? "openedx-im-server";
+  if (!/^[A-Za-z0-9_-]+$/.test(cookieName))
+    throw new Error(`haproxy fragment: cookieName "${cookieName}" may hold only letters, digits, "_" and "-"`);
+  const interval = positiveInteger("healthCheckIntervalSeconds", input.healthCheckIntervalSeconds ?? 5);
+  const serverTimeout = input.serverTimeoutSeconds === undefined ? undefined : positiveInteger("serverTimeoutSeconds", input.serverTimeoutSeconds);
+
+  // Health checks run only when there is a choice: with a single appserver a
+  // failed check would turn a slow answer into a 503 for everyone.
+  const checked = servers.length > 1;
+  const lines = [
+    `# openedx-im instance ${input.instanceId}: ${servers.length === 0 ? "no active appserver (domains go to the preliminary page)" : `${servers.length} active appserver(s)`}`,
+    `backend ${backendName}`,
+    "    mode http",
+    "    balance roundrobin",
+    // postonly: GET responses stay cacheable; a session (login is a POST) sticks to its appserver.
+    `    cookie ${cookieName} insert postonly indirect`,
+    "    option httpchk",
+    `    http-check send meth GET uri ${healthCheckPath} ver HTTP/1.1 hdr Host ${healthCheckHost}`,
+    "    http-check expect status 200",
+    `    default-server inter ${interval}s fall 3 rise 2`,
+    ...(serverTimeout === undefined ? [] : [`    timeout server ${serverTimeout}s`]),
+    ...servers.map((server) => `    server ${server.name} ${hostPort(server)} cookie ${server.name}${checked ? " check" : ""}`),
+  ];
+  const target = servers.length === 0 ? input.preliminaryBackend : backendName;
+  return {
+    backendName,
+    config: lines.join("\n") + "\n",
+    map: domains.map((domain) => `${domain} ${target}\n`).join(""),
+  };
+}
+
+function checkInstanceId(instanceId: string): void {
+  if (typeof instanceId !== "string" || !INSTANCE_ID.test(instanceId))
+    throw new Error(
+      `haproxy fragment: instanceId ${JSON.stringify(instanceId)} must be a DNS-safe slug: 1-63 characters of a-z, 0-9 and "-", not starting or ending with "-" (use the Pulumi stack name, lower-cased)`,
+    );
+}
+
+function checkName(field: string, value: string, what: string): void {
+  if (typeof value !== "string" || !HAPROXY_NAME.test(value))
+    throw new Error(`haproxy fragment: ${field} ${JSON.stringify(value)} must be ${what}, made of letters, digits, "_", ".", ":" and "-"`);
+}
+
+function normaliseDomain(field: string, domain: string): string {
+  const lowered = typeof domain === "string" ? domain.toLowerCase() : "";
+  const labels = lowered.split(".");
+  if (lowered.length === 0 || lowered.length > 253 || !labels.every((label) => DNS_LABEL.test(label)))
+    throw new Error(
+      `haproxy fragment: ${field} ${JSON.stringify(domain)} is not a host name: dot-separated labels of letters, digits and "-" (IDN as punycode "xn--..."), no trailing dot, no port, at most 253 characters`,
+    );
+  return lowered;
+}
+
+/** Lower-cased (HAProxy lower-cases the Host before the map lookup), duplicates dropped, order kept. */
+function normaliseDomains(domains: string[]): string[] {
+  if (!Array.isArray(domains) || domains.length === 0)
+    throw new Error("haproxy fragment: domains is empty; give every domain of the instance (at least the LMS domain)");
+  const seen = new Set<string>();
+  const result: string[] = [];
+  domains.forEach((domain, index) => {
+    const normal = normaliseDomain(`domains[${index}]`, domain);
+    if (!seen.has(normal)) {
+      seen.add(normal);
+      result.push(normal);
+    }
+  });
+  return result;
+}
+
+function checkServer(server: HaproxyServer, index: number): HaproxyServer {
+  const at = `servers[${index}]`;
+  checkName(`${at}.name`, server.name, "a server name");
+  const address = server.address;
+  const isHostName = typeof address === "string" && address.split(".").every((label) => DNS_LABEL.test(label.toLowerCase())) && address.length <= 253;
+  const isIpv6 = typeof address === "string" && address.includes(":") && IPV6.test(address);
+  if (!(typeof address === "string" && (IPV4.test(address) || isIpv6 || isHostName)))
+    throw new Error(`haproxy fragment: ${at}.address ${JSON.stringify(address)} must be an IPv4 or IPv6 address (no brackets, no port) or a host name`);
+  if (!Number.isInteger(server.port) || server.port < 1 || server.port > 65535)
+    throw new Error(`haproxy fragment: ${at}.port ${JSON.stringify(server.port)} must be an integer from 1 to 65535`);
+  return server;
+}
+
+function hostPort(server: HaproxyServer): string {
+  return server.address.includes(":") ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
+}
+
+function positiveInteger(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`haproxy fragment: ${field} ${JSON.stringify(value)} must be a positive whole number of seconds`);
+  return value;
+}
