@@ -1,0 +1,128 @@
+/**
+ * The provisioning run of one appserver VM: a `@pulumi/command` local command
+ * that runs the wrapper shipped in scripts/provision/ on the machine running
+ * Pulumi (an operator's or CI's). See docs/provisioning.md.
+ *
+ * The command string is a constant. Every value reaches the wrapper as an
+ * environment value (non-secret settings) or on standard input (the Ansible
+ * variables and the SSH private key, as one secret JSON document), so nothing
+ * from config or a pull request is ever parsed by a shell.
+ */
+import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Run from the Pulumi project directory (where Pulumi.yaml is), which is where the command provider runs commands. */
+export const PROVISION_COMMAND = "node --import tsx scripts/provision/provision.ts";
+
+export const DEFAULT_LINE_TIMEOUT_SECONDS = 7200;
+export const DEFAULT_TOTAL_TIMEOUT_SECONDS = 9000;
+
+export interface ProvisioningArgs {
+  /** Names the run in logs: `<appserver id>-<vm index>`. */
+  appServerId: string;
+  /** The VM's address. */
+  host: pulumi.Input<string>;
+  /** The configuration repository, ref and playbook of the release. */
+  configuration: { repository: string; ref: string; playbook: string };
+  /** The rendered Ansible variables (`renderAnsibleVars`); secret values as secret Outputs. */
+  ansibleVars: Record<string, pulumi.Input<unknown>>;
+  /** The private key Ansible logs in with; sent on standard input only. */
+  sshPrivateKey?: pulumi.Input<string>;
+  /** The VM image's login user; default `ubuntu`. */
+  sshUser?: string;
+  /** Where the wrapper keeps the log of each run; default `~/.local/state/openedx-im/provision`. */
+  logDir?: string;
+  lineTimeoutSeconds?: number;
+  totalTimeoutSeconds?: number;
+}
+
+/**
+ * A digest of what the appserver is built from, as far as it is known without
+ * reading secrets: the appserver id, the configuration checkout, and every
+ * plain (non-Output) variable value, with Output values counted by name only.
+ * A change replaces the command, which runs the playbook again from the start.
+ */
+export function buildDigest(args: Pick<ProvisioningArgs, "appServerId" | "configuration" | "ansibleVars">): string {
+  const plain: Record<string, unknown> = {};
+  for (const key of Object.keys(args.ansibleVars).sort()) {
+    const value = args.ansibleVars[key];
+    plain[key] = pulumi.Output.isInstance(value) || containsOutput(value) ? "<output>" : value;
+  }
+  return createHash("sha256")
+    .update(sortedJson({ appServerId: args.appServerId, configuration: args.configuration, variables: plain }))
+    .digest("hex");
+}
+
+function containsOutput(value: unknown): boolean {
+  if (pulumi.Output.isInstance(value) || value instanceof Promise) return true;
+  if (Array.isArray(value)) return value.some(containsOutput);
+  if (typeof value === "object" && value !== null) return Object.values(value).some(containsOutput);
+  return false;
+}
+
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/**
+ * Inputs of the command provider that its pinned SDK (@pulumi/command 4.5.0 on
+ * npm, an old build) does not declare but newer providers honour: no output in
+ * the engine's log, and no previous output in the environment (large output
+ * would otherwise fail with "argument list too long"). Added through a
+ * transformation so the resource keeps its real type and version.
+ */
+export const QUIET_COMMAND_INPUTS = { logging: "none", addPreviousOutputInEnv: false } as const;
+
+export function quietCommand(logging: "none" | "stderr" = QUIET_COMMAND_INPUTS.logging): pulumi.ResourceTransformation {
+  return (args) => ({ props: { ...args.props, ...QUIET_COMMAND_INPUTS, logging }, opts: args.opts });
+}
+
+/** The provisioning run of one VM. `command` is the local command resource; depend on this component. */
+export class Provisioning extends pulumi.ComponentResource {
+  readonly command: command.local.Command;
+
+  constructor(name: string, args: ProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openedx-im:appserver:Provisioning", name, {}, opts);
+    const environment: Record<string, pulumi.Input<string>> = {
+      OPENEDX_IM_HOST: args.host,
+      OPENEDX_IM_APPSERVER_ID: args.appServerId,
+      OPENEDX_IM_SSH_USER: args.sshUser ?? "ubuntu",
+      OPENEDX_IM_CONFIGURATION_REPOSITORY: args.configuration.repository,
+      OPENEDX_IM_CONFIGURATION_REF: args.configuration.ref,
+      OPENEDX_IM_PLAYBOOK: args.configuration.playbook,
+      OPENEDX_IM_LINE_TIMEOUT: String(args.lineTimeoutSeconds ?? DEFAULT_LINE_TIMEOUT_SECONDS),
+      OPENEDX_IM_TOTAL_TIMEOUT: String(args.totalTimeoutSeconds ?? DEFAULT_TOTAL_TIMEOUT_SECONDS),
+      ...(args.logDir !== undefined ? { OPENEDX_IM_LOG_DIR: args.logDir } : {}),
+    };
+    const request = pulumi
+      .all([pulumi.output(args.ansibleVars), pulumi.output(args.sshPrivateKey)])
+      .apply(([variables, sshPrivateKey]) => JSON.stringify({ variables, ...(sshPrivateKey ? { sshPrivateKey } : {}) }));
+
+    this.command = new command.local.Command(
+      `${name}-run`,
+      {
+        create: PROVISION_COMMAND,
+        environment,
+        stdin: pulumi.secret(request),
+        triggers: [args.appServerId, args.host, buildDigest(args)],
+      },
+      {
+        parent: this,
+        // Ansible prints what it configures, passwords included: never into state or the console.
+        additionalSecretOutputs: ["stdout", "stderr"],
+        transformations: [quietCommand()],
+        // A run is a long step with an end; Pulumi's own default timeouts would cut it short.
+        customTimeouts: {
+          create: `${(args.totalTimeoutSeconds ?? DEFAULT_TOTAL_TIMEOUT_SECONDS) + 600}s`,
+          update: `${(args.totalTimeoutSeconds ?? DEFAULT_TOTAL_TIMEOUT_SECONDS) + 600}s`,
+        },
+      },
+    );
+    this.registerOutputs({});
+  }
+}
