@@ -103,7 +103,8 @@ describe("generate-stacks: sync against a GitHub-shaped server", () => {
   it("updates a file when the pull request moves, and leaves it byte-identical with mtime untouched when nothing changed", async () => {
     harness.github.putPullRequests({ number: 11, author: "itsjeyd", sha: SHA_A });
     assert.equal((await harness.run()).report.created.length, 1);
-    const past = new Date(Date.now() - 3600_000);
+    // Whole seconds: utimes goes through floating-point seconds, which would blur milliseconds.
+    const past = new Date(Math.floor(Date.now() / 1000 - 3600) * 1000);
     utimesSync(harness.file(11), past, past);
     const before = readFileSync(harness.file(11));
 
