@@ -51,13 +51,29 @@ export function deriveDomains(args: {
   if (args.enabled.ecommerce) roles.push("ecommerce");
   if (args.enabled.discovery) roles.push("discovery");
 
+  const roleOf = new Map<string, DomainRole>();
   return roles.map((role) => {
     const external = options.external?.[role];
     const relative =
       role === "lms" ? subDomain : style === "dash" ? `${prefixOf[role]}-${subDomain}` : `${prefixOf[role]}.${subDomain}`;
     const fqdn = external ?? `${relative}.${baseDomain}`;
-    return { role, fqdn, ...(relativeTo(fqdn, baseDomain) !== undefined ? { recordName: relativeTo(fqdn, baseDomain) } : {}) };
+    if (external === undefined) checkDerivedName(role, fqdn);
+    // The appserver's web server tells LMS, Studio and the rest apart by host name alone.
+    const taken = roleOf.get(fqdn);
+    if (taken !== undefined)
+      throw new Error(`domains: ${role} and ${taken} would both be ${fqdn}; give ${role} its own name (domains.external.${role} or its prefix)`);
+    roleOf.set(fqdn, role);
+    const recordName = relativeTo(fqdn, baseDomain);
+    return { role, fqdn, ...(recordName !== undefined ? { recordName } : {}) };
   });
+}
+
+/** A prefix plus the subdomain in one label (dash style) can outgrow DNS's limits although each part is valid. */
+function checkDerivedName(role: DomainRole, fqdn: string): void {
+  const fix = role === "lms" ? "a shorter subDomain" : `a shorter subDomain or domains.${role}Prefix, or domains.style: subdomain`;
+  const long = fqdn.split(".").find((label) => label.length > 63);
+  if (long !== undefined) throw new Error(`domains: the ${role} name's label "${long}" is longer than 63 characters; choose ${fix}`);
+  if (fqdn.length > 253) throw new Error(`domains: the ${role} name ${fqdn} is longer than 253 characters; choose ${fix}`);
 }
 
 /** The record name of `fqdn` inside the zone `zone`, `@` for the apex, or undefined outside it. */

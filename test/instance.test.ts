@@ -149,9 +149,9 @@ describe("OpenEdxInstance", () => {
       await register(req, callback);
     };
     // Resources register on construction: import the components only once the mocks are in place.
-    configModule = await import("../config/stack-config");
-    instanceModule = await import("../components/instance");
-    names = await import("../components/names");
+    configModule = await import("../config/stack-config.js");
+    instanceModule = await import("../components/instance.js");
+    names = await import("../components/names.js");
 
     for (const [id, settings] of Object.entries({ prod: production, pr42: sandbox, dev: ephemeral })) {
       const config = stackConfig(settings);
