@@ -401,7 +401,7 @@ export async function provision(settings: Settings, request: Request, env: Env, 
       const repository = settings.configurationRepository ?? "";
       if ((await git(["-C", checkout, "fetch", "-q", "--depth", "1", "--", repository, settings.configurationRef ?? ""])) !== 0)
         throw new StepFailed(
-          `git could not fetch ${JSON.stringify(settings.configurationRef)} from the configuration repository (OPENEDX_IM_CONFIGURATION_REPOSITORY / _REF); see the log`,
+          `git could not fetch ${JSON.stringify(settings.configurationRef)} from the configuration repository (check OPENEDX_IM_CONFIGURATION_REF and OPENEDX_IM_CONFIGURATION_REPOSITORY); see the log`,
           1,
         );
       if ((await git(["-C", checkout, "checkout", "-q", "--detach", "FETCH_HEAD"])) !== 0) throw new StepFailed("git checkout failed; see the log", 1);

@@ -1,0 +1,239 @@
+/**
+ * The Provisioning and HealthCheck components under Pulumi mocks (real SDK
+ * registration, mocked cloud), and the heartbeat wait script against a real
+ * local HTTP server.
+ */
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+const ROOT = resolve(__dirname, "..");
+/** The signature the SDK wraps a secret value in when it sends it to the engine. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+interface Registration {
+  type: string;
+  name: string;
+  parent: string;
+  /** Inputs as sent to the engine, secrets still wrapped. */
+  object: Record<string, unknown>;
+  additionalSecretOutputs: string[];
+}
+
+const registrations: Registration[] = [];
+
+async function setUpMocks(): Promise<void> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+      call: (args) => args.inputs,
+    },
+    "openedx-im",
+    "provisioning-test",
+    false,
+  );
+  // Keep what the SDK sends, options included, before the mock monitor reduces it to inputs.
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource: (req: RegisterRequest, callback: unknown) => Promise<void>;
+  };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    registrations.push({
+      type: req.getType(),
+      name: req.getName(),
+      parent: req.getParent(),
+      object: req.getObject()?.toJavaScript() ?? {},
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    });
+    return original(req, callback);
+  };
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getAdditionalsecretoutputsList(): string[];
+}
+
+function unwrap<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((r) => output.apply(r));
+}
+
+function unwrapSecret(value: unknown): { secret: boolean; value: unknown } {
+  if (typeof value === "object" && value !== null && SECRET_SIG in value)
+    return { secret: true, value: (value as { value: unknown }).value };
+  return { secret: false, value };
+}
+
+describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
+  type ProvisioningModule = typeof import("../components/provisioning");
+  type HealthModule = typeof import("../components/health-check");
+  let provisioningModule: ProvisioningModule;
+  let healthModule: HealthModule;
+  let provisioning: InstanceType<ProvisioningModule["Provisioning"]>;
+  const secretPassword = "mysql-Pa55word-from-random";
+  const sshKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n";
+  const configuration = {
+    repository: "https://github.com/openedx-unsupported/configuration.git",
+    ref: "open-release/redwood.master; touch /tmp/x",
+    playbook: "openedx_native.yml",
+  };
+  const ansibleVars = () => ({
+    EDXAPP_LMS_BASE: "dev.sandbox.opencraft.example",
+    EDXAPP_PLATFORM_NAME: "Open edX development sandbox $(id)",
+    EDX_PLATFORM_VERSION: "open-release/redwood.master",
+    EDXAPP_MYSQL_PASSWORD: pulumi.secret(secretPassword),
+  });
+
+  before(async () => {
+    await setUpMocks();
+    provisioningModule = await import("../components/provisioning");
+    healthModule = await import("../components/health-check");
+    provisioning = new provisioningModule.Provisioning("dev-a1b2c3d4-provision0", {
+      appServerId: "a1b2c3d4-0",
+      host: pulumi.output("203.0.113.7"),
+      configuration,
+      ansibleVars: ansibleVars(),
+      sshPrivateKey: pulumi.secret(sshKey),
+    });
+    const health = new healthModule.HealthCheck("dev-a1b2c3d4-health0", {
+      address: pulumi.output("203.0.113.7"),
+      hostHeader: "dev.sandbox.opencraft.example",
+    });
+    await unwrap(provisioning.command.stdout);
+    await unwrap(health.command.stdout);
+  });
+
+  const commandOf = (component: string) => {
+    const found = registrations.find((r) => r.type === "command:local:Command" && r.name.startsWith(component));
+    assert.ok(found, `no command registered for ${component}`);
+    return found;
+  };
+
+  it("registers the components with their type tokens, the commands as their children", () => {
+    const prov = registrations.find((r) => r.type === "openedx-im:appserver:Provisioning");
+    const health = registrations.find((r) => r.type === "openedx-im:appserver:HealthCheck");
+    assert.ok(prov && health);
+    assert.match(commandOf("dev-a1b2c3d4-provision0").parent, /openedx-im:appserver:Provisioning::dev-a1b2c3d4-provision0$/);
+    assert.match(commandOf("dev-a1b2c3d4-health0").parent, /openedx-im:appserver:HealthCheck::dev-a1b2c3d4-health0$/);
+  });
+
+  it("runs a constant command string that holds no value from config", () => {
+    const { object } = commandOf("dev-a1b2c3d4-provision0");
+    assert.equal(object.create, provisioningModule.PROVISION_COMMAND);
+    for (const value of ["203.0.113.7", "a1b2c3d4", configuration.repository, "redwood", "openedx_native.yml", "dev.sandbox", "$(id)", secretPassword])
+      assert.equal(String(object.create).includes(value), false, value);
+  });
+
+  it("hands the settings over as environment values", () => {
+    const environment = commandOf("dev-a1b2c3d4-provision0").object.environment as Record<string, string>;
+    assert.deepEqual(environment, {
+      OPENEDX_IM_HOST: "203.0.113.7",
+      OPENEDX_IM_APPSERVER_ID: "a1b2c3d4-0",
+      OPENEDX_IM_SSH_USER: "ubuntu",
+      OPENEDX_IM_CONFIGURATION_REPOSITORY: configuration.repository,
+      OPENEDX_IM_CONFIGURATION_REF: configuration.ref,
+      OPENEDX_IM_PLAYBOOK: "openedx_native.yml",
+      OPENEDX_IM_LINE_TIMEOUT: "7200",
+      OPENEDX_IM_TOTAL_TIMEOUT: "9000",
+    });
+    for (const value of Object.values(environment)) assert.equal(value.includes(secretPassword), false);
+  });
+
+  it("sends the variables and the SSH key on standard input, as one secret", () => {
+    const stdin = unwrapSecret(commandOf("dev-a1b2c3d4-provision0").object.stdin);
+    assert.equal(stdin.secret, true, "stdin is secret");
+    const request = JSON.parse(String(stdin.value)) as { variables: Record<string, unknown>; sshPrivateKey: string };
+    assert.equal(request.variables.EDXAPP_MYSQL_PASSWORD, secretPassword);
+    assert.equal(request.variables.EDXAPP_PLATFORM_NAME, "Open edX development sandbox $(id)");
+    assert.equal(request.sshPrivateKey, sshKey);
+  });
+
+  it("keeps the command's output out of state and logs", () => {
+    const registration = commandOf("dev-a1b2c3d4-provision0");
+    assert.deepEqual([...registration.additionalSecretOutputs].sort(), ["stderr", "stdout"]);
+    assert.equal(registration.object.logging, "none");
+    assert.equal(registration.object.addPreviousOutputInEnv, false);
+  });
+
+  it("replaces the run when the host or a plain variable changes, not when only a secret value does", () => {
+    const { buildDigest } = provisioningModule;
+    const base = { appServerId: "a1b2c3d4-0", configuration, ansibleVars: ansibleVars() };
+    const digest = buildDigest(base);
+    assert.equal(buildDigest({ ...base, ansibleVars: { ...ansibleVars(), EDXAPP_MYSQL_PASSWORD: pulumi.secret("other") } }), digest);
+    assert.notEqual(buildDigest({ ...base, ansibleVars: { ...ansibleVars(), EDX_PLATFORM_VERSION: "master" } }), digest);
+    assert.notEqual(buildDigest({ ...base, configuration: { ...configuration, ref: "other" } }), digest);
+    const triggers = commandOf("dev-a1b2c3d4-provision0").object.triggers as unknown[];
+    assert.deepEqual(triggers, ["a1b2c3d4-0", "203.0.113.7", digest]);
+  });
+
+  it("health check: a constant command, address and Host header through the environment", () => {
+    const registration = commandOf("dev-a1b2c3d4-health0");
+    assert.equal(registration.object.create, healthModule.HEALTH_CHECK_COMMAND);
+    const environment = registration.object.environment as Record<string, string>;
+    assert.equal(environment.OPENEDX_IM_HEALTH_ADDRESS, "203.0.113.7");
+    assert.equal(environment.OPENEDX_IM_HEALTH_HOST, "dev.sandbox.opencraft.example");
+    assert.equal(String(registration.object.create).includes("203.0.113.7"), false);
+    assert.deepEqual(registration.object.triggers, ["203.0.113.7"]);
+    assert.equal(registration.object.addPreviousOutputInEnv, false);
+  });
+});
+
+describe("heartbeat wait script (real HTTP)", function () {
+  this.timeout(60_000);
+  let server: Server;
+  let port: number;
+  const seen: { host?: string; path?: string }[] = [];
+  let answers: number[] = [];
+
+  before(async () => {
+    server = createServer((req, res) => {
+      seen.push({ host: req.headers.host, path: req.url });
+      const status = req.headers.host === "lms.example.org" ? (answers.shift() ?? 200) : 404;
+      res.writeHead(status).end(String(status));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  const run = (env: Record<string, string>) =>
+    new Promise<{ status: number | null; stderr: string }>((resolvePromise) => {
+      const child = spawn(process.execPath, ["--import", "tsx", resolve(ROOT, "scripts", "provision", "health-check.ts")], {
+        cwd: ROOT,
+        env: { ...process.env, OPENEDX_IM_HEALTH_ADDRESS: "127.0.0.1", OPENEDX_IM_HEALTH_PORT: String(port), ...env },
+      });
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      child.on("close", (status) => resolvePromise({ status, stderr }));
+    });
+
+  it("waits through failing answers until /heartbeat answers 200 for the LMS name", async () => {
+    answers = [503, 502];
+    seen.length = 0;
+    const result = await run({ OPENEDX_IM_HEALTH_HOST: "lms.example.org", OPENEDX_IM_HEALTH_INTERVAL: "0.2", OPENEDX_IM_HEALTH_TIMEOUT: "20" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(seen.length, 3);
+    assert.deepEqual(seen[0], { host: "lms.example.org", path: "/heartbeat" });
+  });
+
+  it("fails, bounded, when the answer never becomes 200", async () => {
+    const started = Date.now();
+    const result = await run({ OPENEDX_IM_HEALTH_HOST: "other.example.org", OPENEDX_IM_HEALTH_INTERVAL: "0.2", OPENEDX_IM_HEALTH_TIMEOUT: "2" });
+    assert.equal(result.status, 1);
+    assert.ok(Date.now() - started < 20_000);
+    assert.match(result.stderr, /did not answer 200 within 2 s \(last: 404\)/);
+  });
+
+  it("names a missing setting", async () => {
+    const result = await run({ OPENEDX_IM_HEALTH_HOST: "" });
+    assert.equal(result.status, 64);
+    assert.match(result.stderr, /OPENEDX_IM_HEALTH_HOST: required/);
+  });
+});
