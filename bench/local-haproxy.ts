@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 export const REPO_ROOT = resolve(__dirname, "..");
 export const APPLY_SCRIPT = join(REPO_ROOT, "scripts/lb/openedx-im-lb-apply");
 export const MAIN_CONFIG_EXAMPLE = join(REPO_ROOT, "scripts/lb/haproxy.cfg.example");
-const EXAMPLE_MAP_PATH = "/etc/haproxy/openedx-im.map";
+const EXAMPLE_MAP_PATH = "/etc/haproxy/openedx-im/domains.map";
 
 export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {

@@ -10,6 +10,7 @@
  * is active. The routing itself lives in the load balancer's main config:
  * `use_backend %[req.hdr(host),host_only,lower,map(<combined map>)]`.
  */
+import { isIP } from "node:net";
 
 export interface HaproxyServer {
   /** Unique within the instance; also the stickiness cookie's value. */
@@ -54,9 +55,7 @@ const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** HAProxy's identifier characters (backend and server names). */
 const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
 /** An absolute path made of URL-safe characters: it is written into the config unquoted. */
-const URL_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const IPV6 = /^[0-9A-Fa-f:.]+$/;
+const URL_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/;
 
 /** The backend name of an instance: also the name other tools can look for. */
 export function haproxyBackendName(instanceId: string): string {
@@ -154,8 +153,7 @@ function checkServer(server: HaproxyServer, index: number): HaproxyServer {
   checkName(`${at}.name`, server.name, "a server name");
   const address = server.address;
   const isHostName = typeof address === "string" && address.split(".").every((label) => DNS_LABEL.test(label.toLowerCase())) && address.length <= 253;
-  const isIpv6 = typeof address === "string" && address.includes(":") && IPV6.test(address);
-  if (!(typeof address === "string" && (IPV4.test(address) || isIpv6 || isHostName)))
+  if (!(typeof address === "string" && (isIP(address) !== 0 || isHostName)))
     throw new Error(`haproxy fragment: ${at}.address ${JSON.stringify(address)} must be an IPv4 or IPv6 address (no brackets, no port) or a host name`);
   if (!Number.isInteger(server.port) || server.port < 1 || server.port > 65535)
     throw new Error(`haproxy fragment: ${at}.port ${JSON.stringify(server.port)} must be an integer from 1 to 65535`);

@@ -1,0 +1,140 @@
+/**
+ * Puts one instance's HAProxy fragment on the load-balancer host and applies it
+ * with scripts/lb/openedx-im-lb-apply (validated, seamless reload, waits for old
+ * workers): on create and on every change of the fragment; on delete the
+ * fragment is removed the same way.
+ *
+ * Every command string is constant text: the instance id, backend and map reach
+ * the host only on stdin, as one JSON object, so no value from configuration is
+ * ever parsed by a shell. The caller orders the switch with `dependsOn` (the
+ * active appserver's health checks): the fragment changes only after they pass,
+ * and since the apply returns only once no old HAProxy worker is left, whatever
+ * depends on this component (or is deleted after it) happens when the previous
+ * appserver can no longer get a request.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { haproxyBackendName, type HaproxyFragment } from "./haproxy";
+
+export interface LoadBalancerConnection {
+  host: pulumi.Input<string>;
+  /** Default 22. */
+  port?: pulumi.Input<number>;
+  /** Root, or a user in group haproxy that may write conf.d and /etc/haproxy/openedx-im (docs/load-balancer.md). */
+  user: pulumi.Input<string>;
+  /** PEM private key; stored as a secret whatever the caller passes. Absent only in offline plans. */
+  privateKey?: pulumi.Input<string>;
+}
+
+export interface LoadBalancerFragmentArgs {
+  /** The instance's slug on the load balancer (the Pulumi stack name); names its files and backend. */
+  instanceId: string;
+  fragment: pulumi.Input<HaproxyFragment>;
+  connection: LoadBalancerConnection;
+}
+
+/** The request the apply script reads on stdin (format 1). */
+export interface LoadBalancerApplyRequest {
+  format: 1;
+  instanceId: string;
+  config: string;
+  map: string;
+}
+
+export const APPLY_SCRIPT_SOURCE = join(__dirname, "..", "scripts", "lb", "openedx-im-lb-apply");
+
+/** Where the script lives on the load-balancer host: the SSH user's own directory, so any deploy user can install it. */
+const REMOTE_SCRIPT = '"$HOME/.openedx-im/openedx-im-lb-apply"';
+
+/** Installs the script read on stdin atomically; a concurrent `up` of another instance sees the old or the new file, never half of one. */
+export const INSTALL_SCRIPT_COMMAND = [
+  "set -eu",
+  "umask 022",
+  'mkdir -p "$HOME/.openedx-im"',
+  'tmp=$(mktemp "$HOME/.openedx-im/.openedx-im-lb-apply.XXXXXX")',
+  'cat >"$tmp"',
+  'chmod 0755 "$tmp"',
+  `mv -f "$tmp" ${REMOTE_SCRIPT}`,
+].join("\n");
+export const APPLY_COMMAND = `${REMOTE_SCRIPT} apply`;
+export const REMOVE_COMMAND = `${REMOTE_SCRIPT} remove`;
+
+/** The stdin of the apply command: fixed key order, so the same fragment gives the same text (no spurious update). */
+export function applyRequest(instanceId: string, fragment: HaproxyFragment): string {
+  const request: LoadBalancerApplyRequest = { format: 1, instanceId, config: fragment.config, map: fragment.map };
+  return JSON.stringify(request);
+}
+
+export class LoadBalancerFragment extends pulumi.ComponentResource {
+  readonly backendName: string;
+  /** The instance's map lines as applied: which backend each domain goes to. */
+  readonly map: pulumi.Output<string>;
+  /** The remote command whose delete removes the fragment; depend on it to run after the switch. */
+  readonly applyCommand: command.remote.Command;
+
+  constructor(name: string, args: LoadBalancerFragmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("openedx-im:load-balancer:Fragment", name, {}, opts);
+    this.backendName = haproxyBackendName(args.instanceId);
+
+    const connection: pulumi.Input<command.types.input.remote.ConnectionArgs> = {
+      host: args.connection.host,
+      port: args.connection.port ?? 22,
+      user: args.connection.user,
+      ...(args.connection.privateKey === undefined ? {} : { privateKey: pulumi.secret(args.connection.privateKey) }),
+    };
+    const scriptText = readFileSync(APPLY_SCRIPT_SOURCE, "utf8");
+
+    // Shared by every instance on the host, so it has no delete: removing one
+    // instance must not take the script from the others.
+    const script = new command.remote.Command(
+      `${name}-script`,
+      {
+        connection,
+        create: INSTALL_SCRIPT_COMMAND,
+        update: INSTALL_SCRIPT_COMMAND,
+        stdin: scriptText,
+      },
+      { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
+    );
+
+    const fragment = pulumi.output(args.fragment);
+    this.map = fragment.apply((f) => f.map);
+    this.applyCommand = new command.remote.Command(
+      `${name}-apply`,
+      {
+        connection,
+        create: APPLY_COMMAND,
+        // A changed fragment is applied in place: the instance's files are replaced, never removed first.
+        update: APPLY_COMMAND,
+        // The delete runs with the stdin of the last successful apply, so it knows which instance to remove.
+        delete: REMOVE_COMMAND,
+        stdin: fragment.apply((f) => applyRequest(args.instanceId, f)),
+        // A new instance id names other files: remove the old ones, then apply.
+        triggers: [args.instanceId],
+      },
+      {
+        parent: this,
+        dependsOn: withDependency(opts?.dependsOn, script),
+        // The delete undoes the create: the old one must go before its successor is applied,
+        // or removing the old one would take away the new one's files (PITFALLS: "commands").
+        deleteBeforeReplace: true,
+        // haproxy -c output can quote configuration; nothing the host prints lands in state readable.
+        additionalSecretOutputs: ["stdout", "stderr"],
+      },
+    );
+
+    this.registerOutputs({ backendName: this.backendName, map: this.map });
+  }
+}
+
+/** The caller's dependsOn (in any of its forms) plus one resource. */
+function withDependency(existing: pulumi.ResourceOptions["dependsOn"], extra: pulumi.Resource): pulumi.Input<pulumi.Input<pulumi.Resource>[]> {
+  if (existing === undefined) return [extra];
+  if (Array.isArray(existing)) return [...existing, extra];
+  if (pulumi.Resource.isInstance(existing)) return [existing, extra];
+  return pulumi.output(existing as pulumi.Input<pulumi.Input<pulumi.Resource>[] | pulumi.Resource>).apply((resolved) =>
+    pulumi.Resource.isInstance(resolved) ? [resolved, extra] : [...(resolved as pulumi.Resource[]), extra],
+  ) as unknown as pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+}
