@@ -18,25 +18,28 @@ const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 export function readStackFile(stack: string, root = PROJECT_ROOT): StackFile {
   if (!STACK_NAME.test(stack))
     throw new StackFileError(`stack name "${stack}" is not valid (letters, digits, - _ . ; e.g. dev, prod, pr-123)`);
-  const project = readYaml(path.join(root, "Pulumi.yaml"), "Pulumi.yaml");
-  const projectName = typeof project.name === "string" ? project.name : "openedx-im";
-  const file = path.join(root, `Pulumi.${stack}.yaml`);
-  const stackDoc = readYaml(file, `Pulumi.${stack}.yaml`);
+  const { project, values } = readProject(root);
+  const stackDoc = readYaml(path.join(root, `Pulumi.${stack}.yaml`), `Pulumi.${stack}.yaml`);
+  for (const [key, value] of Object.entries(asMapping(stackDoc.config))) values[qualify(key, project)] = value;
+  return { project, stack, values };
+}
+
+/** The project's name and its project-level config values (Pulumi.yaml `config:`), keys fully qualified. */
+export function readProject(root = PROJECT_ROOT): { project: string; values: Record<string, unknown> } {
+  const doc = readYaml(path.join(root, "Pulumi.yaml"), "Pulumi.yaml");
+  const project = typeof doc.name === "string" ? doc.name : "openedx-im";
   const values: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(asMapping(project.config))) {
+  for (const [key, spec] of Object.entries(asMapping(doc.config))) {
     // Project-level config: `key: {value: ...}` or `key: {default: ...}` or a bare value.
     const entry = asMapping(spec);
-    const fullKey = key.includes(":") ? key : `${projectName}:${key}`;
-    if ("value" in entry) values[fullKey] = entry.value;
-    else if ("default" in entry) values[fullKey] = entry.default;
-    else if (spec !== null && typeof spec !== "object") values[fullKey] = spec;
+    if ("value" in entry) values[qualify(key, project)] = entry.value;
+    else if ("default" in entry) values[qualify(key, project)] = entry.default;
+    else if (spec !== null && typeof spec !== "object") values[qualify(key, project)] = spec;
   }
-  for (const [key, value] of Object.entries(asMapping(stackDoc.config))) {
-    const fullKey = key.includes(":") ? key : `${projectName}:${key}`;
-    values[fullKey] = value;
-  }
-  return { project: projectName, stack, values };
+  return { project, values };
 }
+
+const qualify = (key: string, project: string) => (key.includes(":") ? key : `${project}:${key}`);
 
 export class StackFileError extends Error {}
 

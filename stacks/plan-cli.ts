@@ -23,8 +23,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const plan = await renderStack(positional[0], root);
-  process.stdout.write(json ? planToJson(plan) : planToTree(plan));
+  await writeOut(json ? planToJson(plan) : planToTree(plan));
   return 0;
+}
+
+/** Resolves once the text is handed to the OS: exiting earlier truncates output on a pipe. */
+function writeOut(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
 }
 
 main(process.argv.slice(2)).then(
