@@ -105,8 +105,16 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
       address: pulumi.output("203.0.113.7"),
       hostHeader: "dev.sandbox.opencraft.example",
     });
+    // Nothing secret among its inputs: its standard input must be secret all the same.
+    const plain = new provisioningModule.Provisioning("plain-provision0", {
+      appServerId: "plain-0",
+      host: "198.51.100.9",
+      configuration,
+      ansibleVars: { EDXAPP_LMS_BASE: "plain.example.org" },
+    });
     await unwrap(provisioning.command.stdout);
     await unwrap(health.command.stdout);
+    await unwrap(plain.command.stdout);
   });
 
   const commandOf = (component: string) => {
@@ -152,6 +160,9 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
     assert.equal(request.variables.EDXAPP_MYSQL_PASSWORD, secretPassword);
     assert.equal(request.variables.EDXAPP_PLATFORM_NAME, "Open edX development sandbox $(id)");
     assert.equal(request.sshPrivateKey, sshKey);
+    const plainStdin = unwrapSecret(commandOf("plain-provision0").object.stdin);
+    assert.equal(plainStdin.secret, true, "stdin is secret even when no input was");
+    assert.deepEqual(JSON.parse(String(plainStdin.value)), { variables: { EDXAPP_LMS_BASE: "plain.example.org" } });
   });
 
   it("keeps the command's output out of state and logs", () => {
