@@ -97,3 +97,25 @@ export function instanceMysqlGrants(instanceId: string, services: ServiceFlags, 
   return grants;
 }
 
+
+/**
+ * One grant per (user, database): roles that share a user (an adopted user
+ * serving edxapp and migrate, say) would otherwise declare two grants on the
+ * same database, and deleting either would REVOKE the other's privileges.
+ * The merged grant keeps the first role's name and the union of privileges,
+ * in the order of MIGRATE_PRIVILEGES.
+ */
+export function mergeGrants(grants: MysqlGrantSpec[]): MysqlGrantSpec[] {
+  const merged = new Map<string, MysqlGrantSpec>();
+  for (const grant of grants) {
+    const key = `${grant.user}\u0000${grant.database}`;
+    const existing = merged.get(key);
+    if (!existing) {
+      merged.set(key, { ...grant, privileges: [...grant.privileges] });
+      continue;
+    }
+    const union = new Set([...existing.privileges, ...grant.privileges]);
+    existing.privileges = MIGRATE_PRIVILEGES.filter((privilege) => union.has(privilege));
+  }
+  return [...merged.values()];
+}

@@ -1,0 +1,129 @@
+/**
+ * Which instances the grant audit knows, and the names their data goes by:
+ * from the stack files (instance id = stack name, services and `adopt` from the
+ * config), or from a list file for instances that have no stack here.
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { parse } from "yaml";
+import { z } from "zod";
+import { type MysqlGrantSpec, instanceMysqlGrants, mergeGrants } from "../../components/mysql-grants";
+import type { ServiceFlags } from "../../components/names";
+import { type AdoptConfig, adoptSchema, mysqlNamesOf, planAdoption } from "../../config/adopt";
+import { PROJECT_ROOT, readStackFile } from "../../config/stack-file";
+import { INSTANCE_KEY, validateStackConfig } from "../../config/stack-config";
+import type { MysqlInstanceScope } from "./mysql-audit";
+import type { MongoInstanceScope } from "./mongo-audit";
+
+export interface AuditInstance {
+  id: string;
+  mysql: MysqlInstanceScope;
+  mongo: MongoInstanceScope;
+}
+
+export class InstancesError extends Error {}
+
+const serviceFlagsSchema = z.strictObject({
+  xqueue: z.boolean().optional(),
+  notes: z.boolean().optional(),
+  ecommerce: z.boolean().optional(),
+  discovery: z.boolean().optional(),
+  forum: z.boolean().optional(),
+});
+
+/** A list file: stack names, or instances described in place (for sites with no stack file here). */
+const listFileSchema = z.strictObject({
+  instances: z.array(
+    z.union([
+      z.string().min(1),
+      z.strictObject({ id: z.string().min(1), services: serviceFlagsSchema.optional(), adopt: adoptSchema.optional() }),
+    ]),
+  ),
+});
+
+/** The defaults validateStackConfig applies, for list entries without services. */
+const DEFAULT_SERVICES: ServiceFlags = { xqueue: true, notes: true, ecommerce: false, discovery: false, forum: true };
+
+export function auditInstance(id: string, services: ServiceFlags, adopt?: AdoptConfig): AuditInstance {
+  // The audit only needs names: adopted names replace derived ones whatever the import/reference mode.
+  const plan = planAdoption(id, services, adopt, { mongodbProjectId: "000000000000000000000000" });
+  const names = mysqlNamesOf(plan);
+  const grants: MysqlGrantSpec[] = mergeGrants(instanceMysqlGrants(id, services, names));
+  return {
+    id,
+    mysql: { instanceId: id, databases: Object.values(names.databases), grants },
+    mongo: { instanceId: id, user: plan.mongodb.user.name, databases: [plan.mongodb.databases.main, plan.mongodb.databases.forum] },
+  };
+}
+
+function fromStack(stack: string, root: string): AuditInstance {
+  const file = readStackFile(stack, root);
+  const result = validateStackConfig(file.values);
+  if (!result.ok) throw new InstancesError(`Pulumi.${stack}.yaml is not valid:\n  ${result.problems.join("\n  ")}`);
+  const instanceValue = file.values[INSTANCE_KEY];
+  // `adopt` is read here directly so the audit works whether or not the instance schema has it yet.
+  const rawAdopt = typeof instanceValue === "object" && instanceValue !== null ? (instanceValue as Record<string, unknown>).adopt : undefined;
+  const adopt = rawAdopt === undefined ? undefined : adoptSchema.safeParse(rawAdopt);
+  if (adopt && !adopt.success)
+    throw new InstancesError(`Pulumi.${stack}.yaml: ${INSTANCE_KEY}.adopt is not valid: ${adopt.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+  return auditInstance(stack, result.config.instance.services, adopt?.data);
+}
+
+/** Every stack with a Pulumi.<stack>.yaml in the project. */
+export function projectStacks(root = PROJECT_ROOT): string[] {
+  return readdirSync(root)
+    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+    .filter((stack): stack is string => stack !== undefined)
+    .sort();
+}
+
+/**
+ * `spec`: a list file (YAML or JSON, see listFileSchema), or stack names separated by commas;
+ * undefined = every stack of the project.
+ */
+export function loadInstances(spec: string | undefined, root = PROJECT_ROOT): AuditInstance[] {
+  let instances: AuditInstance[];
+  if (spec === undefined) {
+    instances = projectStacks(root).map((stack) => fromStack(stack, root));
+  } else if (existsSync(spec)) {
+    let document: unknown;
+    try {
+      document = parse(readFileSync(spec, "utf8"));
+    } catch (error) {
+      throw new InstancesError(`${spec}: not valid YAML or JSON (${(error as Error).message.split("\n")[0]})`);
+    }
+    const list = listFileSchema.safeParse(document);
+    if (!list.success)
+      throw new InstancesError(
+        `${spec}: ${list.error.issues.map((issue) => `${issue.path.join(".") || "(top)"}: ${issue.message}`).join("; ")} — expected { instances: [stack name | { id, services?, adopt? }] }`,
+      );
+    instances = list.data.instances.map((entry) =>
+      typeof entry === "string" ? fromStack(entry, root) : auditInstance(entry.id, entry.services ?? DEFAULT_SERVICES, entry.adopt),
+    );
+  } else {
+    const stacks = spec.split(",").map((stack) => stack.trim()).filter(Boolean);
+    if (stacks.length === 0) throw new InstancesError("--instances: give a list file or stack names separated by commas");
+    instances = stacks.map((stack) => fromStack(stack, root));
+  }
+  checkDistinct(instances);
+  return instances;
+}
+
+/** One user name serving two instances cannot be scoped to either: refuse before touching anything. */
+function checkDistinct(instances: AuditInstance[]): void {
+  const ids = new Set<string>();
+  const mysqlUsers = new Map<string, string>();
+  const mongoUsers = new Map<string, string>();
+  for (const instance of instances) {
+    if (ids.has(instance.id)) throw new InstancesError(`instance ${instance.id} is listed twice`);
+    ids.add(instance.id);
+    for (const user of new Set(instance.mysql.grants.map((grant) => grant.user))) {
+      const other = mysqlUsers.get(user);
+      if (other !== undefined) throw new InstancesError(`MySQL user ${user} belongs to both ${other} and ${instance.id}; give each instance its own user`);
+      mysqlUsers.set(user, instance.id);
+    }
+    const other = mongoUsers.get(instance.mongo.user);
+    if (other !== undefined) throw new InstancesError(`MongoDB user ${instance.mongo.user} belongs to both ${other} and ${instance.id}`);
+    mongoUsers.set(instance.mongo.user, instance.id);
+  }
+}
+
