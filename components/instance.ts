@@ -60,7 +60,11 @@ export function secretKeyNames(services: ServiceFlags): string[] {
   return names;
 }
 
-/** Local users the configuration playbooks create on the VM's own MySQL when databases are ephemeral. */
+/**
+ * Local users the configuration playbooks create on the VM's own MySQL when
+ * databases are ephemeral. On shared servers the users are exactly those of
+ * names.ts / mysql-grants.ts (the list the grant audit checks against).
+ */
 const EPHEMERAL_ONLY_MYSQL_USERS = ["admin", "read_only"] as const;
 
 export class OpenEdxInstance extends pulumi.ComponentResource {
@@ -122,7 +126,8 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
     );
 
     // Ephemeral databases get the same user names on the VM's own servers, plus the local admin and read-only users.
-    const mysqlUserRoles: string[] = [...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)];
+    // A Set: should names.ts come to name a shared-server read-only user, it is one user, not two.
+    const mysqlUserRoles: string[] = [...new Set<string>([...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)])];
     const rabbitConfig = config.rabbitmq;
     this.secrets = new Secrets(
       `${name}-secrets`,

@@ -202,6 +202,28 @@ describe("OpenEdxInstance", () => {
       assert.equal(built.prod.instance.serviceVars.EDXAPP_MYSQL_HOST, server.host);
     });
 
+    it("gives the MySQL and RabbitMQ providers the admin credentials from config, as secrets", async () => {
+      const config = { ...stackConfig({ ...production, subDomain: "creds" }), credentialKeys: ["mysql", "rabbitmqPassword", "rabbitmqUsername"] };
+      const chosen = names.chooseMysqlServer("creds", ["mysql-a", "mysql-b"]);
+      const credentials = pulumi.secret({ mysql: { [chosen]: "mysql-admin-secret" }, rabbitmqUsername: "rabbit-admin", rabbitmqPassword: "rabbit-secret" });
+      const instance = new instanceModule.OpenEdxInstance("creds", { instanceId: "creds", config, credentials });
+      await unwrap(pulumi.all(instance.serviceVars));
+      await settle();
+      const [mysqlProvider] = ofType("creds", "pulumi:providers:mysql");
+      assert.ok(isSecretValue(mysqlProvider.inputs.password));
+      assert.equal(plain(mysqlProvider.inputs.password), "mysql-admin-secret");
+      const [rabbitProvider] = ofType("creds", "pulumi:providers:rabbitmq");
+      assert.ok(isSecretValue(rabbitProvider.inputs.password));
+      assert.equal(plain(rabbitProvider.inputs.password), "rabbit-secret");
+      assert.equal(plain(rabbitProvider.inputs.username), "rabbit-admin");
+    });
+
+    it("leaves the MySQL password to MYSQL_PASSWORD when no credentials are configured", () => {
+      const [provider] = ofType("prod", "pulumi:providers:mysql");
+      assert.equal(provider.inputs.password, undefined);
+      assert.equal(provider.inputs.username, "admin");
+    });
+
     it("sets users' passwords as secret plaintextPassword and deleteBeforeReplace on grants and users", () => {
       for (const user of ofType("prod", "mysql:index/user:User")) {
         assert.ok(isSecretValue(user.inputs.plaintextPassword), `${user.name} password must be secret`);
