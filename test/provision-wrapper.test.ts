@@ -199,6 +199,23 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
     assert.equal(existsSync(output), false, "the playbook did not run");
   });
 
+  it("builds the requirements in a private virtualenv and says so when they bring no ansible-playbook", async () => {
+    // No package index here: an empty requirements file exercises the virtualenv step offline.
+    const configuration = join(scratch, "configuration");
+    cpSync(FIXTURE, configuration, { recursive: true });
+    writeFileSync(join(configuration, "requirements.txt"), "");
+    const venvs = join(scratch, "venvs");
+    const env = localEnv({ OPENEDX_IM_CONFIGURATION_DIR: configuration, OPENEDX_IM_VENV_CACHE: venvs });
+    delete (env as Partial<Record<string, string>>).OPENEDX_IM_SKIP_REQUIREMENTS;
+    const result = await runWrapper(env, request({ probe: {} }));
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /installing the configuration requirements into/);
+    assert.match(result.stderr, /installed no ansible-playbook/);
+    assert.match(latestLog(), /-m venv/);
+    assert.deepEqual(readdirSync(venvs), [], "a half-built virtualenv is not kept for the next run");
+    assert.equal(existsSync(output), false);
+  });
+
   describe("checking out the configuration repository with git", () => {
     let bare: string;
 

@@ -521,6 +521,8 @@ async function installRequirements(
     const pip = join(building, "bin", "pip");
     if ((await runner.run(pip, ["install", "--disable-pip-version-check", "-r", requirements], { ...step, cwd: checkout })) !== 0)
       throw new StepFailed("pip could not install the configuration requirements (no package index? set OPENEDX_IM_SKIP_REQUIREMENTS=1); see the log", 1);
+    if (!existsSync(join(building, "bin", "ansible-playbook")))
+      throw new StepFailed("the configuration requirements installed no ansible-playbook; check the repository's requirements.txt", 1);
     writeFileSync(join(building, ".complete"), `${new Date().toISOString()}\n`);
     // A venv's scripts name its own path, so it is built in place of a sibling and renamed only if nobody won the race.
     try {
