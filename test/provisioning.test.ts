@@ -9,6 +9,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+// These modules register nothing when imported; the resources are created after the mocks are set.
+import * as healthModule from "../components/health-check";
+import * as provisioningModule from "../components/provisioning";
 
 const ROOT = resolve(__dirname, "..");
 /** The signature the SDK wraps a secret value in when it sends it to the engine. */
@@ -66,16 +69,12 @@ function unwrap<T>(output: pulumi.Output<T>): Promise<T> {
 
 function unwrapSecret(value: unknown): { secret: boolean; value: unknown } {
   if (typeof value === "object" && value !== null && SECRET_SIG in value)
-    return { secret: true, value: (value as { value: unknown }).value };
+    return { secret: true, value: (value as unknown as { value: unknown }).value };
   return { secret: false, value };
 }
 
 describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
-  type ProvisioningModule = typeof import("../components/provisioning");
-  type HealthModule = typeof import("../components/health-check");
-  let provisioningModule: ProvisioningModule;
-  let healthModule: HealthModule;
-  let provisioning: InstanceType<ProvisioningModule["Provisioning"]>;
+  let provisioning: provisioningModule.Provisioning;
   const secretPassword = "mysql-Pa55word-from-random";
   const sshKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n";
   const configuration = {
@@ -92,8 +91,6 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
 
   before(async () => {
     await setUpMocks();
-    provisioningModule = await import("../components/provisioning");
-    healthModule = await import("../components/health-check");
     provisioning = new provisioningModule.Provisioning("dev-a1b2c3d4-provision0", {
       appServerId: "a1b2c3d4-0",
       host: pulumi.output("203.0.113.7"),
