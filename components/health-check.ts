@@ -44,6 +44,9 @@ export class HealthCheck extends pulumi.ComponentResource {
       },
       {
         parent: this,
+        // Children do not inherit the component's dependsOn: say it, so the check
+        // starts only after the provisioning run it is handed, in plans as in the engine.
+        ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
         // Its progress lines hold no secret and say why a check failed.
         transformations: [quietCommand("stderr")],
         customTimeouts: { create: `${timeout + 120}s`, update: `${timeout + 120}s` },

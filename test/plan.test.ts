@@ -139,6 +139,23 @@ describe("offline plan", function () {
     }
   });
 
+  it("each VM is health-checked only after its provisioning run, which waits for its VM and the instance's grants", () => {
+    const commands = prod.resources.filter((r) => r.type === "command:local:Command");
+    const runs = commands.filter((c) => /provision\d+-run$/.test(c.name));
+    const checks = commands.filter((c) => /health\d+-heartbeat$/.test(c.name));
+    assert.equal(runs.length, 4);
+    assert.equal(checks.length, 4);
+    for (const check of checks) {
+      const run = runs.find((r) => r.name === check.name.replace(/health(\d+)-heartbeat$/, "provision$1-run"));
+      assert.ok(run, check.name);
+      assert.ok(check.dependsOn.includes(run.urn), `${check.name} does not wait for ${run.name}`);
+    }
+    for (const run of runs) {
+      assert.ok(run.dependsOn.some((u) => u.includes("compute/instance:Instance")), `${run.name} does not wait for its VM`);
+      assert.ok(run.dependsOn.some((u) => u.includes("mysql:index/grant:Grant")), `${run.name} does not wait for the grants`);
+    }
+  });
+
   it("prod: traffic goes only to the active appserver's VMs", () => {
     const haproxy = prod.artifacts.haproxy as { config: string; map: string };
     const addresses = prod.outputs.appServerAddresses as Record<string, string[]>;
