@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest } from "node:http";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -164,4 +165,69 @@ export class LocalHaproxy {
     }
     rmSync(this.paths.dir, { recursive: true, force: true });
   }
+}
+
+export interface NamedBackend {
+  name: string;
+  port: number;
+  /** Requests answered (not counting health checks). */
+  served: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A local HTTP server standing in for an appserver: answers its name, 200 on
+ * /heartbeat, and on /slow?ms=N answers after N ms (a long request in flight).
+ */
+export async function startNamedBackend(name: string): Promise<NamedBackend> {
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createHttpServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://backend");
+    if (url.pathname === "/heartbeat") {
+      response.writeHead(200, { "content-type": "text/plain" }).end("OK");
+      return;
+    }
+    backend.served += 1;
+    const delay = url.pathname === "/slow" ? Number(url.searchParams.get("ms") ?? "1000") : 0;
+    setTimeout(() => response.writeHead(200, { "content-type": "text/plain", "content-length": String(name.length) }).end(name), delay);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const address = server.address();
+  const backend: NamedBackend = {
+    name,
+    port: typeof address === "object" && address !== null ? address.port : 0,
+    served: 0,
+    close: () =>
+      new Promise<void>((done) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => done());
+      }),
+  };
+  return backend;
+}
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+/** One request with a given Host header (fetch cannot set Host). */
+export function httpGet(url: string, host: string, options: { agent?: HttpAgent | false; timeoutMs?: number } = {}): Promise<Answer> {
+  return new Promise((done, fail) => {
+    const request = httpRequest(url, { headers: { host }, agent: options.agent ?? false, timeout: options.timeoutMs ?? 10_000 }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => done({ status: response.statusCode ?? 0, body }));
+      response.on("error", fail);
+    });
+    request.on("timeout", () => request.destroy(new Error(`no answer from ${url} within ${options.timeoutMs ?? 10_000} ms`)));
+    request.on("error", fail);
+    request.end();
+  });
 }
