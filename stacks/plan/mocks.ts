@@ -1,4 +1,4 @@
-import { createECDH, createHash, createPrivateKey, createPublicKey } from "node:crypto";
+import { checkPrimeSync, createECDH, createHash, createPrivateKey, createPublicKey } from "node:crypto";
 
 /**
  * The cloud's answers for the offline plan: what a provider would return after
@@ -97,17 +97,6 @@ const toBase64Url = (value: bigint) => {
   return Buffer.from(hex, "hex").toString("base64url");
 };
 
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  base %= modulus;
-  while (exponent > 0n) {
-    if (exponent & 1n) result = (result * base) % modulus;
-    base = (base * base) % modulus;
-    exponent >>= 1n;
-  }
-  return result;
-}
-
 function modInverse(a: bigint, m: bigint): bigint {
   let [oldR, r] = [a % m, m];
   let [oldS, s] = [1n, 0n];
@@ -119,39 +108,20 @@ function modInverse(a: bigint, m: bigint): bigint {
   return ((oldS % m) + m) % m;
 }
 
-function isProbablePrime(n: bigint, seed: string, counter: { n: number }): boolean {
-  for (const p of [2n, 3n, 5n, 7n, 11n, 13n, 17n, 19n, 23n, 29n, 31n, 37n]) {
-    if (n === p) return true;
-    if (n % p === 0n) return false;
-  }
-  let d = n - 1n;
-  let r = 0;
-  while ((d & 1n) === 0n) {
-    d >>= 1n;
-    r += 1;
-  }
-  for (let i = 0; i < 24; i++) {
-    const a = (toBigInt(seededBytes(seed, 64, counter)) % (n - 3n)) + 2n;
-    let x = modPow(a, d, n);
-    if (x === 1n || x === n - 1n) continue;
-    let composite = true;
-    for (let j = 1; j < r; j++) {
-      x = (x * x) % n;
-      if (x === n - 1n) {
-        composite = false;
-        break;
-      }
-    }
-    if (composite) return false;
-  }
-  return true;
-}
+/** Odd primes below 2,000: trial division rejects most candidates before the costlier test. */
+const SMALL_PRIMES: bigint[] = (() => {
+  const primes: bigint[] = [];
+  for (let n = 3; n < 2000; n += 2) if (primes.every((p) => BigInt(n) % p !== 0n)) primes.push(BigInt(n));
+  return primes;
+})();
 
 function seededPrime(bits: number, seed: string, counter: { n: number }, e: bigint): bigint {
   for (;;) {
     let candidate = toBigInt(seededBytes(seed, bits / 8, counter));
     candidate |= (1n << BigInt(bits - 1)) | (1n << BigInt(bits - 2)) | 1n;
-    if ((candidate - 1n) % e !== 0n && isProbablePrime(candidate, seed, counter)) return candidate;
+    // The candidates are seeded; the primality test is OpenSSL's (native, and fast enough to run per process).
+    if (SMALL_PRIMES.some((p) => candidate % p === 0n)) continue;
+    if ((candidate - 1n) % e !== 0n && checkPrimeSync(candidate)) return candidate;
   }
 }
 
