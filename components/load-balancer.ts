@@ -75,8 +75,10 @@ export class LoadBalancerFragment extends pulumi.ComponentResource {
   readonly applyCommand: command.remote.Command;
 
   constructor(name: string, args: LoadBalancerFragmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before anything registers: a bad id fails the program, not a half-built component.
+    const backendName = haproxyBackendName(args.instanceId);
     super("openedx-im:load-balancer:Fragment", name, {}, opts);
-    this.backendName = haproxyBackendName(args.instanceId);
+    this.backendName = backendName;
 
     const connection: pulumi.Input<command.types.input.remote.ConnectionArgs> = {
       host: args.connection.host,

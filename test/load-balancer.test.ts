@@ -1,0 +1,188 @@
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import type { HaproxyFragment } from "../components/haproxy";
+
+/**
+ * LoadBalancerFragment under Pulumi mocks: every registration is recorded as the
+ * engine would receive it (inputs with secrets still marked, options,
+ * dependencies). Only the remote host's answers are mocked.
+ */
+
+interface Registration {
+  type: string;
+  name: string;
+  urn: string;
+  parent: string;
+  inputs: Record<string, unknown>;
+  dependencies: string[];
+  deleteBeforeReplace: boolean;
+  additionalSecretOutputs: string[];
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getDependenciesList(): string[];
+  getDeletebeforereplace(): boolean;
+  getAdditionalsecretoutputsList(): string[];
+}
+type Register = (req: RegisterRequest, callback: (err: Error | null, response?: { getUrn(): string }) => void) => Promise<void>;
+
+const registrations: Registration[] = [];
+const SECRET_SIG = pulumi.runtime.specialSecretSig;
+const SIG_KEY = pulumi.runtime.specialSigKey;
+
+function isSecretValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+function plain(value: unknown): unknown {
+  return isSecretValue(value) ? (value as { value: unknown }).value : value;
+}
+async function settle(): Promise<void> {
+  const internals = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (internals.waitForRPCs) await internals.waitForRPCs();
+}
+
+type LoadBalancerModule = typeof import("../components/load-balancer");
+
+// Values that must never reach a command string; odd characters on purpose.
+const INSTANCE_ID = "pr-4242-sandbox";
+const HOST = "lb.example-host.test";
+const USER = "deploy-user-x";
+const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END OPENSSH PRIVATE KEY-----\n";
+const FRAGMENT: HaproxyFragment = {
+  backendName: `openedx-im-${INSTANCE_ID}`,
+  config: `backend openedx-im-${INSTANCE_ID}\n    server a1-0 192.0.2.77:80 cookie a1-0\n`,
+  map: `lms.$(touch-x).test openedx-im-${INSTANCE_ID}\n`,
+};
+
+function byName(name: string): Registration {
+  const found = registrations.find((r) => r.name === name);
+  assert.ok(found, `no resource named ${name}; have ${registrations.map((r) => r.name).join(", ")}`);
+  return found;
+}
+
+describe("LoadBalancerFragment", () => {
+  let lbModule: LoadBalancerModule;
+  let healthCheckUrn: string;
+
+  before(async () => {
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "" } }),
+        call: (args) => args.inputs,
+      },
+      "openedx-im",
+      "test",
+      false,
+    );
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: Register };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = async (req, callback) => {
+      await register(req, (err, response) => {
+        registrations.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn: response?.getUrn() ?? "",
+          parent: req.getParent(),
+          inputs: req.getObject()?.toJavaScript() ?? {},
+          dependencies: req.getDependenciesList(),
+          deleteBeforeReplace: req.getDeletebeforereplace(),
+          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        });
+        callback(err, response);
+      });
+    };
+    lbModule = await import("../components/load-balancer");
+
+    // Stands in for the active appserver's health check.
+    const healthCheck = new pulumi.CustomResource("test:index:HealthCheck", "a1-heartbeat", {});
+    new lbModule.LoadBalancerFragment(
+      "lb",
+      {
+        instanceId: INSTANCE_ID,
+        fragment: pulumi.output(FRAGMENT),
+        connection: { host: HOST, port: 2222, user: USER, privateKey: PRIVATE_KEY },
+      },
+      { dependsOn: [healthCheck] },
+    );
+    await settle();
+    healthCheckUrn = byName("a1-heartbeat").urn;
+  });
+
+  it("registers a component of type openedx-im:load-balancer:Fragment parenting its commands", () => {
+    const component = byName("lb");
+    assert.equal(component.type, "openedx-im:load-balancer:Fragment");
+    for (const child of ["lb-script", "lb-apply"]) {
+      assert.equal(byName(child).type, "command:remote:Command");
+      assert.equal(byName(child).parent, component.urn);
+    }
+  });
+
+  it("keeps every command string constant: no instance id, host, user, key or fragment text in it", () => {
+    for (const name of ["lb-script", "lb-apply"]) {
+      const { inputs } = byName(name);
+      for (const field of ["create", "update", "delete"]) {
+        const text = inputs[field];
+        if (text === undefined) continue;
+        assert.equal(typeof text, "string", `${name}.${field} is plain text`);
+        for (const value of [INSTANCE_ID, HOST, USER, "BEGIN OPENSSH", "192.0.2.77", "touch-x", "2222"])
+          assert.ok(!(text as string).includes(value), `${name}.${field} contains ${value}`);
+      }
+    }
+    const apply = byName("lb-apply").inputs;
+    assert.equal(apply.create, lbModule.APPLY_COMMAND);
+    assert.equal(apply.update, lbModule.APPLY_COMMAND);
+    assert.equal(apply.delete, lbModule.REMOVE_COMMAND);
+  });
+
+  it("sends the instance id and fragment on stdin, as the JSON the apply script reads", () => {
+    const stdin = JSON.parse(String(plain(byName("lb-apply").inputs.stdin)));
+    assert.deepEqual(stdin, { format: 1, instanceId: INSTANCE_ID, config: FRAGMENT.config, map: FRAGMENT.map });
+  });
+
+  it("ships the repository's apply script itself to the host", () => {
+    assert.equal(byName("lb-script").inputs.stdin, readFileSync(lbModule.APPLY_SCRIPT_SOURCE, "utf8"));
+    assert.equal(byName("lb-script").inputs.delete, undefined, "the script is shared by every instance on the host: never deleted by one");
+  });
+
+  it("marks the private key secret in every command's connection", () => {
+    for (const name of ["lb-script", "lb-apply"]) {
+      const connection = byName(name).inputs.connection;
+      const key = isSecretValue(connection)
+        ? (plain(connection) as Record<string, unknown>).privateKey
+        : (connection as Record<string, unknown>).privateKey;
+      assert.ok(isSecretValue(connection) || isSecretValue(key), `${name}: private key sent in the clear`);
+      assert.equal(plain(key), PRIVATE_KEY);
+      const serialised = JSON.stringify(byName(name).inputs);
+      if (!isSecretValue(connection)) assert.ok(serialised.includes(SECRET_SIG));
+    }
+  });
+
+  it("hides what the host prints (stdout, stderr) as secret outputs", () => {
+    for (const name of ["lb-script", "lb-apply"])
+      assert.deepEqual([...byName(name).additionalSecretOutputs].sort(), ["stderr", "stdout"]);
+  });
+
+  it("removes before it re-applies on replacement, replaced only when the instance id changes", () => {
+    const apply = byName("lb-apply");
+    assert.equal(apply.deleteBeforeReplace, true);
+    assert.deepEqual(apply.inputs.triggers, [INSTANCE_ID]);
+  });
+
+  it("applies only after the caller's dependencies (the health check) and the script's installation", () => {
+    const apply = byName("lb-apply");
+    assert.ok(apply.dependencies.includes(healthCheckUrn), `apply depends on ${apply.dependencies.join(", ")}`);
+    assert.ok(apply.dependencies.includes(byName("lb-script").urn));
+  });
+
+  it("refuses an instance id that cannot name a backend", () => {
+    assert.throws(
+      () => new lbModule.LoadBalancerFragment("bad", { instanceId: "Bad Id", fragment: FRAGMENT, connection: { host: HOST, user: USER } }),
+      /instanceId "Bad Id" must be a DNS-safe slug/,
+    );
+  });
+});
