@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { adoptSchema } from "./adopt";
 import { STAGES } from "./matrix/types";
 
 /**
@@ -180,6 +181,14 @@ export const instanceSchema = z.strictObject({
     .optional(),
   /** Production data is retained and protected by default; set both false to really delete. */
   data: z.strictObject({ retainOnDelete: z.boolean().optional(), protect: z.boolean().optional() }).optional(),
+  /**
+   * Pins the MySQL server (a name from openedx-im:mysqlServers). Without it the
+   * server is chosen by rendezvous hashing of the instance id; pin it for an
+   * instance whose data already lives on a server, or before adding servers.
+   */
+  mysqlServer: z.string().min(1).optional(),
+  /** Existing databases, users and vhost this instance takes over or uses (docs/migration.md). */
+  adopt: adoptSchema.optional(),
   /** Where a generated sandbox came from. */
   source: z
     .strictObject({
@@ -249,6 +258,8 @@ export const credentialsSchema = z.strictObject({
   rabbitmqUsername: z.string().min(1).optional(),
   loadBalancerSshKey: z.string().min(1).optional(),
   provisioningSshKey: z.string().min(1).optional(),
+  /** Passwords of adopted users, which keep them: keys `mysql.<role>`, `mongodb`, `rabbitmq.<role>`. */
+  adoptedPasswords: z.record(z.string(), z.string().min(1)).optional(),
 });
 
 export const fleetSchemas = {

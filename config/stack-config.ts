@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
+import { type AdoptConfig, adoptionProblems } from "./adopt";
 import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCLE_DEFAULTS } from "./lifecycle";
 import { versionMatrix } from "./matrix/data";
 import { resolveRelease } from "./matrix/resolve";
@@ -52,6 +53,9 @@ export interface ResolvedInstance {
   appServers: ResolvedAppServer[];
   /** The appserver that takes traffic; undefined = the preliminary page. */
   activeAppServer?: string;
+  /** A pinned MySQL server name; otherwise components choose by rendezvous hashing. */
+  mysqlServer?: string;
+  adopt?: AdoptConfig;
   source?: InstanceConfig["source"];
 }
 
@@ -119,6 +123,16 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     problems.push(
       `${INSTANCE_KEY}.databases: "persistent" needs at least one server in ${NAMESPACE}:mysqlServers (or set databases: ephemeral)`,
     );
+  if (instance.mysqlServer !== undefined && !mysqlServers.some((server) => server.name === instance.mysqlServer))
+    problems.push(
+      `${INSTANCE_KEY}.mysqlServer: "${instance.mysqlServer}" is not in ${NAMESPACE}:mysqlServers (names: ${mysqlServers.map((server) => server.name).join(", ") || "none"})`,
+    );
+  if (instance.adopt !== undefined) {
+    const mongodb = parsed.mongodb as MongodbConfig | undefined;
+    problems.push(
+      ...adoptionProblems(instance.adopt, resolvedServices(instance), mongodb ? { mongodbProjectId: mongodb.projectId } : {}),
+    );
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   const credentials = values[`${NAMESPACE}:credentials`];
@@ -294,7 +308,6 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
       : [resolveAppServer(undefined, instance)];
   const activeAppServer = instance.lifecycle === "production" ? instance.activeAppServer : appServers[0]?.id;
 
-  const services = instance.services ?? {};
   return {
     name: instance.name,
     subDomain: instance.subDomain,
@@ -304,13 +317,7 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
     databases: instance.databases ?? defaults.databases,
     dnsTtl: instance.dnsTtl ?? DEFAULT_DNS_TTL,
     domains: instance.domains ?? {},
-    services: {
-      forum: true,
-      xqueue: services.xqueue ?? true,
-      notes: services.notes ?? true,
-      ecommerce: services.ecommerce ?? false,
-      discovery: services.discovery ?? false,
-    },
+    services: resolvedServices(instance),
     securityGroup: {
       sshSources: instance.securityGroup?.sshSources ?? ["0.0.0.0/0", "::/0"],
       extraRules: instance.securityGroup?.extraRules ?? [],
@@ -323,7 +330,20 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
     autoActivate: defaults.autoActivate,
     appServers,
     ...(activeAppServer !== undefined ? { activeAppServer } : {}),
+    ...(instance.mysqlServer !== undefined ? { mysqlServer: instance.mysqlServer } : {}),
+    ...(instance.adopt !== undefined ? { adopt: instance.adopt } : {}),
     ...(instance.source ? { source: instance.source } : {}),
+  };
+}
+
+function resolvedServices(instance: InstanceConfig): ResolvedInstance["services"] {
+  const services = instance.services ?? {};
+  return {
+    forum: true,
+    xqueue: services.xqueue ?? true,
+    notes: services.notes ?? true,
+    ecommerce: services.ecommerce ?? false,
+    discovery: services.discovery ?? false,
   };
 }
 
