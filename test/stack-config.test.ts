@@ -1,6 +1,9 @@
 import { strict as assert } from "node:assert";
 import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { readStackFile } from "../config/stack-file";
+import { stackFileJsonSchema } from "../config/write-json-schema";
 
 // The project's fleet-wide keys (Pulumi.yaml), without the dev stack's instance.
 const { [INSTANCE_KEY]: _devInstance, ...fleet } = readStackFile("dev").values;
@@ -246,5 +249,22 @@ describe("stack configuration", () => {
   it("validates the fleet keys too", () => {
     const problems = problemsOf(sandbox(), { "openedx-im:loadBalancer": { sshHost: "lb", sshUser: "Bad User" } });
     assertProblem(problems, "openedx-im:loadBalancer.sshUser", "Unix user");
+  });
+
+  it("rejects a pinned MySQL server that is not configured, and keeps a configured one", () => {
+    assertProblem(problemsOf(production({ mysqlServer: "mysql-z" })), `${INSTANCE_KEY}.mysqlServer`, "mysql-a, mysql-b");
+    const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: production({ mysqlServer: "mysql-b" }) });
+    assert.ok(result.ok);
+    assert.equal(result.config.instance.mysqlServer, "mysql-b");
+  });
+
+  it("reports adoption entries for services the instance does not run", () => {
+    const problems = problemsOf(production({ adopt: { mysql: { databases: { ecommerce: "old_ecommerce" } } } }));
+    assertProblem(problems, `${INSTANCE_KEY}.adopt.mysql.databases.ecommerce`, "does not run ecommerce");
+  });
+
+  it("ships a JSON Schema that matches the zod schema (run npm run schema after changing it)", () => {
+    const committed = JSON.parse(readFileSync(path.join(__dirname, "..", "schema", "stack-config.schema.json"), "utf8"));
+    assert.deepEqual(committed, JSON.parse(JSON.stringify(stackFileJsonSchema())));
   });
 });
