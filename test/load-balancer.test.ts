@@ -46,6 +46,12 @@ async function settle(): Promise<void> {
   if (internals.waitForRPCs) await internals.waitForRPCs();
 }
 
+class HealthCheck extends pulumi.CustomResource {
+  constructor(name: string) {
+    super("test:index:HealthCheck", name, {});
+  }
+}
+
 type LoadBalancerModule = typeof import("../components/load-balancer");
 
 // Values that must never reach a command string; odd characters on purpose.
@@ -96,10 +102,10 @@ describe("LoadBalancerFragment", () => {
         callback(err, response);
       });
     };
-    lbModule = await import("../components/load-balancer");
+    lbModule = await import("../components/load-balancer.js");
 
     // Stands in for the active appserver's health check.
-    const healthCheck = new pulumi.CustomResource("test:index:HealthCheck", "a1-heartbeat", {});
+    const healthCheck = new HealthCheck("a1-heartbeat");
     new lbModule.LoadBalancerFragment(
       "lb",
       {
