@@ -113,6 +113,9 @@ export class Provisioning extends pulumi.ComponentResource {
       },
       {
         parent: this,
+        // Children do not inherit the component's dependsOn: the run must wait for
+        // what the appserver was handed (the VM, database users, grants), in plans as in the engine.
+        ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
         // Ansible prints what it configures, passwords included: never into state or the console.
         additionalSecretOutputs: ["stdout", "stderr"],
         transformations: [quietCommand()],

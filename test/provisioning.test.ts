@@ -24,6 +24,7 @@ interface Registration {
   /** Inputs as sent to the engine, secrets still wrapped. */
   object: Record<string, unknown>;
   additionalSecretOutputs: string[];
+  dependencies: string[];
 }
 
 const registrations: Registration[] = [];
@@ -50,6 +51,7 @@ async function setUpMocks(): Promise<void> {
       parent: req.getParent(),
       object: req.getObject()?.toJavaScript() ?? {},
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      dependencies: req.getDependenciesList(),
     });
     return original(req, callback);
   };
@@ -61,6 +63,7 @@ interface RegisterRequest {
   getParent(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getAdditionalsecretoutputsList(): string[];
+  getDependenciesList(): string[];
 }
 
 function unwrap<T>(output: pulumi.Output<T>): Promise<T> {
@@ -167,6 +170,23 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
     assert.deepEqual([...registration.additionalSecretOutputs].sort(), ["stderr", "stdout"]);
     assert.equal(registration.object.logging, "none");
     assert.equal(registration.object.addPreviousOutputInEnv, false);
+  });
+
+  it("makes the command itself wait for what the component was told to depend on", async () => {
+    class TestDatabase extends pulumi.CustomResource {
+      constructor(name: string) {
+        super("test:index:Database", name, {});
+      }
+    }
+    const before = new TestDatabase("users-and-grants");
+    const waiting = new provisioningModule.Provisioning(
+      "waiting-provision0",
+      { appServerId: "w-0", host: "198.51.100.10", configuration, ansibleVars: {} },
+      { dependsOn: [before] },
+    );
+    await unwrap(waiting.command.stdout);
+    const registration = commandOf("waiting-provision0");
+    assert.ok(registration.dependencies.some((urn) => urn.endsWith("test:index:Database::users-and-grants")), registration.dependencies.join(", "));
   });
 
   it("replaces the run when the host or a plain variable changes, not when only a secret value does", () => {
