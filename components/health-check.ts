@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { quietCommand } from "./provisioning";
+import { QUIET_COMMAND_INPUTS } from "./provisioning";
 
 /** Run from the Pulumi project directory; every value arrives through the environment. */
 export const HEALTH_CHECK_COMMAND = "node --import tsx scripts/provision/health-check.ts";
@@ -41,14 +41,15 @@ export class HealthCheck extends pulumi.ComponentResource {
         },
         // A new address (a rebuilt VM) must be checked again.
         triggers: [args.address],
+        ...QUIET_COMMAND_INPUTS,
+        // Its progress lines hold no secret and say why a check failed.
+        logging: "stderr",
       },
       {
         parent: this,
         // Children do not inherit the component's dependsOn: say it, so the check
         // starts only after the provisioning run it is handed, in plans as in the engine.
         ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
-        // Its progress lines hold no secret and say why a check failed.
-        transformations: [quietCommand("stderr")],
         customTimeouts: { create: `${timeout + 120}s`, update: `${timeout + 120}s` },
       },
     );

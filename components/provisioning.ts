@@ -70,17 +70,11 @@ function sortedJson(value: unknown): string {
 }
 
 /**
- * Inputs of the command provider that its pinned SDK (@pulumi/command 4.5.0 on
- * npm, an old build) does not declare but newer providers honour: no output in
- * the engine's log, and no previous output in the environment (large output
- * would otherwise fail with "argument list too long"). Added through a
- * transformation so the resource keeps its real type and version.
+ * What the engine may show of a command's output: nothing by default (Ansible
+ * prints what it configures, passwords included). Previous output is kept out
+ * of the environment too: large output would fail with "argument list too long".
  */
 export const QUIET_COMMAND_INPUTS = { logging: "none", addPreviousOutputInEnv: false } as const;
-
-export function quietCommand(logging: "none" | "stderr" = QUIET_COMMAND_INPUTS.logging): pulumi.ResourceTransformation {
-  return (args) => ({ props: { ...args.props, ...QUIET_COMMAND_INPUTS, logging }, opts: args.opts });
-}
 
 /** The provisioning run of one VM. `command` is the local command resource; depend on this component. */
 export class Provisioning extends pulumi.ComponentResource {
@@ -110,6 +104,7 @@ export class Provisioning extends pulumi.ComponentResource {
         environment,
         stdin: pulumi.secret(request),
         triggers: [args.appServerId, args.host, buildDigest(args)],
+        ...QUIET_COMMAND_INPUTS,
       },
       {
         parent: this,
@@ -118,7 +113,6 @@ export class Provisioning extends pulumi.ComponentResource {
         ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
         // Ansible prints what it configures, passwords included: never into state or the console.
         additionalSecretOutputs: ["stdout", "stderr"],
-        transformations: [quietCommand()],
         // A run is a long step with an end; Pulumi's own default timeouts would cut it short.
         customTimeouts: {
           create: `${(args.totalTimeoutSeconds ?? DEFAULT_TOTAL_TIMEOUT_SECONDS) + 600}s`,
