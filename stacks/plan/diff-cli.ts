@@ -10,6 +10,7 @@ import {
   renderMarkdown,
   selectAffectedStacks,
   stackOfFile,
+  WORKING_TREE,
 } from "./diff";
 import { listStacks } from "./render-many";
 
@@ -140,7 +141,7 @@ function readSides(options: DiffOptions): Sides {
   return {
     repo,
     base,
-    head: { ref: "working tree", commit: headCommit, stacks: listStacks(repo), workingTree: true },
+    head: { ref: WORKING_TREE, commit: headCommit, stacks: listStacks(repo), workingTree: true },
     changedFiles: [...new Set(changedFiles)].sort(),
   };
 }
@@ -196,7 +197,7 @@ class Worktree {
 }
 
 /** Renders stacks of one tree in a child process (its own program, its own SDK state). */
-export function renderTree(tree: string, stacks: readonly string[]): Promise<Record<string, RenderOutcome>> {
+export function renderTree(tree: string, stacks: readonly string[], label = tree): Promise<Record<string, RenderOutcome>> {
   if (stacks.length === 0) return Promise.resolve({});
   const outDir = mkdtempSync(path.join(tmpdir(), "openedx-im-render-"));
   const out = path.join(outDir, "plans.json");
@@ -211,7 +212,8 @@ export function renderTree(tree: string, stacks: readonly string[]): Promise<Rec
         if (!error && existsSync(out)) results = JSON.parse(readFileSync(out, "utf8")) as Record<string, RenderOutcome>;
         rmSync(outDir, { recursive: true, force: true });
         if (results) return resolve(results);
-        const message = `${tree} did not render: ${String(stderr).trim().split("\n").slice(0, 3).join(" ") || error?.message}`;
+        const detail = String(stderr).trim().split("\n").slice(0, 3).join(" ").replaceAll(tree, "<tree>");
+        const message = `the ${label} did not render: ${detail || error?.message}`;
         resolve(Object.fromEntries(stacks.map((s) => [s, { error: message }])));
       },
     );
@@ -249,8 +251,8 @@ export async function computeDiff(options: DiffOptions): Promise<DiffReport> {
       headTree = worktree.dir;
     }
     const [basePlans, headPlans] = await Promise.all([
-      baseTree ? renderTree(baseTree, baseStacks) : Promise.resolve({}),
-      renderTree(headTree, headStacks),
+      baseTree ? renderTree(baseTree, baseStacks, `base (${sides.base.ref})`) : Promise.resolve({}),
+      renderTree(headTree, headStacks, `head (${sides.head.ref})`),
     ]);
     const stacks = selection.stacks.map((stack) =>
       diffStack(

@@ -479,6 +479,9 @@ export const COMMENT_MARKER = "<!-- openedx-im:plan-diff -->";
 /** GitHub refuses comments over 65,536 characters; leave room for the Pulumi previews. */
 export const DEFAULT_MARKDOWN_BUDGET = 50_000;
 
+/** The head's ref when the diff compares the working tree (uncommitted changes included). */
+export const WORKING_TREE = "working tree";
+
 export interface DiffReport {
   base: { ref: string; commit: string };
   head: { ref: string; commit: string };
@@ -649,9 +652,11 @@ export function renderMarkdown(report: DiffReport, budget = DEFAULT_MARKDOWN_BUD
   if (unchanged.length)
     head.push(`No change on ${unchanged.length} stack(s): ${unchanged.map((s) => inlineCode(s.stack)).join(", ")}`, "");
 
+  const headArgument = report.head.ref === WORKING_TREE ? "" : ` ${report.head.commit.slice(0, 12)}`;
+  const reproduce = `npm run plan -- diff ${report.base.commit.slice(0, 12)}${headArgument}`;
   const footer = [
     "",
-    `<sub>Rendered offline under Pulumi mocks (no credentials): secrets show as ${inlineCode("[secret]")}, so a changed secret is invisible here. Reproduce: ${inlineCode(`npm run plan -- diff ${report.base.commit.slice(0, 12)} ${report.head.commit.slice(0, 12)}`)}</sub>`,
+    `<sub>Rendered offline under Pulumi mocks (no credentials): secrets show as ${inlineCode("[secret]")}, so a changed secret is invisible here. Reproduce: ${inlineCode(reproduce)}</sub>`,
   ];
   let used = head.join("\n").length + footer.join("\n").length;
   const sections: string[] = [];

@@ -7,13 +7,14 @@ import type { RenderOutcome } from "./diff";
  * Renders many stacks of one source tree in ONE process, so the program's start-up
  * (TypeScript compilation, Pulumi SDK load) is paid once, not once per stack.
  *
- *   npx tsx stacks/plan/render-many.ts [--tree DIR] [--root DIR] [--out FILE] (--all | <stack>...)
+ *   npx tsx stacks/plan/render-many.ts [--tree DIR] [--root DIR] [--out FILE] [--timings] (--all | <stack>...)
  *
  * --tree  the source tree whose program renders the stacks (default: this one). The
  *         diff runs this file against a git worktree of an older commit, so the tree's
  *         own `stacks/plan/stack.ts` is loaded: each commit renders with its own code.
  * --root  where Pulumi.yaml and the stack files are (default: the tree).
  * --out   write the JSON there instead of stdout (the program may log to stdout).
+ * --timings  print "rendered <stack> in <ms> ms" per stack on stderr.
  *
  * Prints one JSON object: stack → plan, or → {"problems": [...]} for a stack whose
  * configuration is invalid, or → {"error": "..."} when the program threw. Neither
@@ -82,11 +83,12 @@ interface CliOptions {
   root?: string;
   out?: string;
   all: boolean;
+  timings: boolean;
   stacks: string[];
 }
 
 function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { tree: THIS_TREE, all: false, stacks: [] };
+  const options: CliOptions = { tree: THIS_TREE, all: false, timings: false, stacks: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -98,6 +100,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
     else if (arg === "--root") options.root = path.resolve(value());
     else if (arg === "--out") options.out = path.resolve(value());
     else if (arg === "--all") options.all = true;
+    else if (arg === "--timings") options.timings = true;
     else if (arg.startsWith("--")) throw new Error(`unknown option ${arg}`);
     else options.stacks.push(arg);
   }
@@ -111,7 +114,7 @@ async function main(argv: readonly string[]): Promise<number> {
     options = parseArgs(argv);
   } catch (error) {
     process.stderr.write(
-      `${firstLine(error)}\nusage: npx tsx stacks/plan/render-many.ts [--tree DIR] [--root DIR] [--out FILE] (--all | <stack>...)\n`,
+      `${firstLine(error)}\nusage: npx tsx stacks/plan/render-many.ts [--tree DIR] [--root DIR] [--out FILE] [--timings] (--all | <stack>...)\n`,
     );
     return 2;
   }
@@ -124,7 +127,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${firstLine(error)}\n`);
     return 1;
   }
-  const results = await renderMany(stacks, { renderStack, ...(options.root ? { root: options.root } : {}) });
+  const results = await renderMany(stacks, {
+    renderStack,
+    ...(options.root ? { root: options.root } : {}),
+    ...(options.timings ? { onRendered: (stack: string, ms: number) => process.stderr.write(`rendered ${stack} in ${ms.toFixed(0)} ms\n`) } : {}),
+  });
   const text = JSON.stringify(results) + "\n";
   if (options.out) writeFileSync(options.out, text);
   else process.stdout.write(text);
