@@ -147,7 +147,8 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
     let mysqlConnection: MysqlConnection;
     let mongoConnection: MongoConnection;
     if (persistent) {
-      const serverName = chooseMysqlServer(instanceId, config.mysqlServers.map((server) => server.name));
+      // A pin wins: an instance whose data already lives on a server must stay there when the fleet list changes.
+      const serverName = settings.mysqlServer ?? chooseMysqlServer(instanceId, config.mysqlServers.map((server) => server.name));
       const server = config.mysqlServers.find((candidate) => candidate.name === serverName);
       if (!server) throw new Error(`openedx-im:mysqlServers: server "${serverName}" is not configured`);
       this.mysql = new MysqlDatabases(

@@ -218,6 +218,16 @@ describe("OpenEdxInstance", () => {
       assert.equal(plain(rabbitProvider.inputs.username), "rabbit-admin");
     });
 
+    it("uses the pinned mysqlServer over the hashed choice", async () => {
+      const hashed = names.chooseMysqlServer("pinned", ["mysql-a", "mysql-b"]);
+      const other = hashed === "mysql-a" ? "mysql-b" : "mysql-a";
+      const config = stackConfig({ ...production, subDomain: "pinned", mysqlServer: other });
+      new instanceModule.OpenEdxInstance("pinned", { instanceId: "pinned", config });
+      await settle();
+      const server = fleet["openedx-im:mysqlServers"].find((s) => s.name === other)!;
+      assert.deepEqual(ofType("pinned", "pulumi:providers:mysql").map((p) => p.inputs.endpoint), [`${server.host}:${server.port}`]);
+    });
+
     it("leaves the MySQL password to MYSQL_PASSWORD when no credentials are configured", () => {
       const [provider] = ofType("prod", "pulumi:providers:mysql");
       assert.equal(provider.inputs.password, undefined);
