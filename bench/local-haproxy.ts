@@ -128,7 +128,12 @@ export class LocalHaproxy {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const haproxy = new LocalHaproxy(paths, port, master);
-    await haproxy.waitUntilListening();
+    try {
+      await haproxy.waitUntilListening();
+    } catch (error) {
+      await haproxy.stop();
+      throw error;
+    }
     return haproxy;
   }
 
