@@ -545,3 +545,73 @@ describe("plan diff on a throwaway git repository", function () {
     }
   });
 });
+
+// The real program, from a clean clone of this repository: the version-matrix
+// example of the issue (a new release in CI for one deployment) and
+// `npm run plan -- diff HEAD~1` as a reviewer would run it.
+describe("plan diff on a clean clone of this repository (the real program)", function () {
+  this.timeout(300_000);
+  let clone: string;
+
+  before(() => {
+    clone = mkdtempSync(path.join(tmpdir(), "openedx-im-diff-clone-"));
+    run(clone, "git", ["clone", "-q", ROOT, "repo"]);
+    clone = path.join(clone, "repo");
+    writeFileSync(path.join(clone, ".git", "info", "exclude"), "node_modules\n");
+    symlinkSync(path.join(ROOT, "node_modules"), path.join(clone, "node_modules"), "dir");
+    for (const stage of ["CI", "QA"]) {
+      const name = `mitx-${stage.toLowerCase()}`;
+      writeFileSync(
+        path.join(clone, `Pulumi.${name}.yaml`),
+        stackFile(`name: MITx ${stage}\nsubDomain: ${name}\nbaseDomain: sandbox.opencraft.example\nlifecycle: sandbox\ndeployment: mitx\nstage: ${stage}`),
+      );
+    }
+    commit(clone, "fleet: sandboxes that follow mitx CI and QA");
+    const matrixFile = path.join(clone, "config", "matrix", "data.ts");
+    const matrix = readFileSync(matrixFile, "utf8");
+    assert.match(matrix, MITX_STAGES, "the test expects mitx to run redwood in CI; update MITX_STAGES");
+    writeFileSync(matrixFile, matrix.replace(MITX_STAGES, 'mitx: { CI: "quince", QA: "quince", Production: "quince" }'));
+    commit(clone, "matrix: mitx CI moves to quince");
+  });
+  after(() => {
+    if (clone) rmSync(path.dirname(clone), { recursive: true, force: true });
+  });
+
+  it("npm run plan -- diff HEAD~1: a new release in mitx CI builds a new appserver on mitx-ci only, blue/green", () => {
+    const result = spawnSync("npm", ["run", "-s", "plan", "--", "diff", "HEAD~1", "--json"], { cwd: clone, encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as DiffReport;
+    assert.deepEqual(report.selection.sharedChanges, ["config/matrix/data.ts"]);
+    assert.deepEqual(
+      report.stacks.map((s) => [s.stack, s.status]),
+      [["dev", "unchanged"], ["mitx-ci", "changed"], ["mitx-qa", "unchanged"], ["prod", "unchanged"]],
+    );
+    const mitxCi = report.stacks[1];
+    // Appservers are named by a digest of what they are built from: a new release, a new id.
+    const appServerId = (change: ChangeKind) =>
+      mitxCi.resources.find((r) => r.change === change && r.type === "openedx-im:appserver:AppServer")?.name.replace(/^appserver-/, "");
+    const [oldId, newId] = [appServerId("delete"), appServerId("create")];
+    assert.ok(oldId && newId && oldId !== newId, `one appserver replaced by another: ${oldId} → ${newId}`);
+    let loadBalancerUpdates = 0;
+    for (const resource of mitxCi.resources) {
+      const what = `${resource.type} ${resource.name}`;
+      if (resource.urn.includes("openedx-im:load-balancer:Fragment")) {
+        // The fragment's text names the new VM; the rest of the load-balancer part stays.
+        assert.ok(resource.change === "update" || resource.change === "same", `${what}: ${resource.change}`);
+        if (resource.change === "update") loadBalancerUpdates += 1;
+        continue;
+      }
+      const expected: ChangeKind = resource.name.includes(newId) ? "create" : resource.name.includes(oldId) ? "delete" : "same";
+      assert.equal(resource.change, expected, what);
+    }
+    assert.ok(loadBalancerUpdates > 0, "the load balancer moves to the new appserver");
+    const created = mitxCi.resources.filter((r) => r.change === "create");
+    const deleted = mitxCi.resources.filter((r) => r.change === "delete");
+    assert.ok(created.some((r) => r.type === INSTANCE), "a new VM is built");
+    assert.equal(created.length, deleted.length, "the new appserver has the old one's shape");
+    const lb = mitxCi.resources.filter((r) => r.change === "update");
+    assert.ok(lb.length > 0 && lb.every((r) => r.changes.every((c) => !c.replaces)), "the load balancer is updated in place");
+    const varsChanged = mitxCi.artifacts.map((c) => c.path);
+    assert.ok(varsChanged.some((p) => /^appservers\./.test(p)), `artifacts show the new appserver's variables: ${varsChanged.join(", ")}`);
+  });
+});

@@ -187,7 +187,9 @@ class Worktree {
     git(repo, ["worktree", "add", "--detach", "--quiet", this.dir, commit]);
     const modules = path.join(repo, "node_modules");
     if (!existsSync(modules)) throw new DiffUsageError(`${modules} is missing: run npm ci first`);
-    symlinkSync(modules, path.join(this.dir, "node_modules"), "dir");
+    // A commit may carry its own node_modules entry (a committed symlink); keep it.
+    const link = path.join(this.dir, "node_modules");
+    if (!existsSync(link)) symlinkSync(modules, link, "dir");
   }
   dispose(): void {
     tryGit(this.repo, ["worktree", "remove", "--force", this.dir]);
