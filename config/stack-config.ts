@@ -17,7 +17,7 @@ import {
   type OpenstackConfig,
   type RabbitmqConfig,
 } from "./schema";
-import type { DomainOptions } from "../components/domains";
+import { type DomainOptions, deriveDomains } from "../components/domains";
 
 export const NAMESPACE = "openedx-im";
 export const INSTANCE_KEY = `${NAMESPACE}:instance`;
@@ -127,6 +127,18 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     problems.push(
       `${INSTANCE_KEY}.mysqlServer: "${instance.mysqlServer}" is not in ${NAMESPACE}:mysqlServers (names: ${mysqlServers.map((server) => server.name).join(", ") || "none"})`,
     );
+  try {
+    const services = resolvedServices(instance);
+    deriveDomains({
+      subDomain: instance.subDomain,
+      baseDomain: instance.baseDomain,
+      ...(instance.domains ? { options: instance.domains } : {}),
+      enabled: { ecommerce: services.ecommerce, discovery: services.discovery },
+    });
+  } catch (error) {
+    // Its messages start with "domains: " and name the setting to change.
+    problems.push(`${INSTANCE_KEY}.${(error as Error).message}`);
+  }
   if (instance.adopt !== undefined) {
     const mongodb = parsed.mongodb as MongodbConfig | undefined;
     problems.push(

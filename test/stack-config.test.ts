@@ -267,4 +267,14 @@ describe("stack configuration", () => {
     const committed = JSON.parse(readFileSync(path.join(__dirname, "..", "schema", "stack-config.schema.json"), "utf8"));
     assert.deepEqual(committed, JSON.parse(JSON.stringify(stackFileJsonSchema())));
   });
+
+  it("reports domain names that outgrow DNS or collide as config problems", () => {
+    const long = "a".repeat(60);
+    assertProblem(problemsOf(sandbox({ subDomain: long, domains: { style: "dash" } })), `${INSTANCE_KEY}.domains`, "longer than 63");
+    assertProblem(
+      problemsOf(sandbox({ domains: { external: { studio: "pr42.sandbox.example.com" } } })),
+      `${INSTANCE_KEY}.domains`,
+      "would both be",
+    );
+  });
 });
