@@ -97,6 +97,8 @@ export class LoadBalancerFragment extends pulumi.ComponentResource {
         create: INSTALL_SCRIPT_COMMAND,
         update: INSTALL_SCRIPT_COMMAND,
         stdin: scriptText,
+        logging: command.types.enums.remote.Logging.Stderr,
+        addPreviousOutputInEnv: false,
       },
       { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
     );
@@ -113,8 +115,12 @@ export class LoadBalancerFragment extends pulumi.ComponentResource {
         // The delete runs with the stdin of the last successful apply, so it knows which instance to remove.
         delete: REMOVE_COMMAND,
         stdin: fragment.apply((f) => applyRequest(args.instanceId, f)),
-        // A new instance id names other files: remove the old ones, then apply.
+        // A new instance id names other files: remove the old ones, then apply (the SDK replaces on triggers).
         triggers: [args.instanceId],
+        // The script prints progress and refusals on stderr (no secret: addresses and host names);
+        // stdout stays out of the logs.
+        logging: command.types.enums.remote.Logging.Stderr,
+        addPreviousOutputInEnv: false,
       },
       {
         parent: this,

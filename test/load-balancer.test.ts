@@ -18,6 +18,7 @@ interface Registration {
   dependencies: string[];
   deleteBeforeReplace: boolean;
   additionalSecretOutputs: string[];
+  replaceOnChanges: string[];
 }
 
 interface RegisterRequest {
@@ -28,6 +29,7 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   getDeletebeforereplace(): boolean;
   getAdditionalsecretoutputsList(): string[];
+  getReplaceonchangesList(): string[];
 }
 type Register = (req: RegisterRequest, callback: (err: Error | null, response?: { getUrn(): string }) => void) => Promise<void>;
 
@@ -98,6 +100,7 @@ describe("LoadBalancerFragment", () => {
           dependencies: req.getDependenciesList(),
           deleteBeforeReplace: req.getDeletebeforereplace(),
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          replaceOnChanges: req.getReplaceonchangesList(),
         });
         callback(err, response);
       });
@@ -178,6 +181,14 @@ describe("LoadBalancerFragment", () => {
     const apply = byName("lb-apply");
     assert.equal(apply.deleteBeforeReplace, true);
     assert.deepEqual(apply.inputs.triggers, [INSTANCE_ID]);
+    assert.ok(apply.replaceOnChanges.some((path) => path.startsWith("triggers")), `replaceOnChanges ${apply.replaceOnChanges.join(", ")}`);
+  });
+
+  it("keeps stdout out of the logs and previous output out of the environment", () => {
+    for (const name of ["lb-script", "lb-apply"]) {
+      assert.equal(byName(name).inputs.logging, "stderr");
+      assert.equal(byName(name).inputs.addPreviousOutputInEnv, false);
+    }
   });
 
   it("applies only after the caller's dependencies (the health check) and the script's installation", () => {
