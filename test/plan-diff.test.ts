@@ -228,6 +228,22 @@ describe("plan diff: stacks, selection and Markdown", () => {
     assert.equal((markdown.match(/^\| 🔶 \|/gm) ?? []).length, 40, "every stack keeps its summary row");
   });
 
+  it("compares a new appserver's artifacts with the old one's, and JSON text inputs key by key", () => {
+    const artifacts = (id: string, ref: string) => ({ appservers: { [id]: { ansibleVars: { EDX_PLATFORM_VERSION: ref, COMMON: 1 } } } });
+    const stdin = (server: string) => JSON.stringify({ instanceId: "ci", config: `backend ci\n  ${server}\n  check\n` });
+    const diff = diffStack(
+      "mitx-ci",
+      plan([resource(COMMAND, "apply", { stdin: stdin("server old 10.0.0.1") })], { artifacts: artifacts("aaa", "mitx/redwood") }),
+      plan([resource(COMMAND, "apply", { stdin: stdin("server new 10.0.0.2") })], { artifacts: artifacts("bbb", "mitx/quince") }),
+    );
+    assert.deepEqual(diff.artifacts, [
+      { path: "appservers.{aaa→bbb}.ansibleVars.EDX_PLATFORM_VERSION", before: "mitx/redwood", after: "mitx/quince", replaces: false },
+    ]);
+    const markdown = renderMarkdown(report([diff]));
+    assert.match(markdown, /`stdin`: JSON text, changed inside:\n\s+- `stdin \(JSON\)\.config`:/);
+    assert.match(markdown, /- {3}server old 10\.0\.0\.1\n\s+\+ {3}server new 10\.0\.0\.2/);
+  });
+
   it("line diff shows changed lines with context and elides the rest", () => {
     const before = Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n");
     const after = before.replace("l10", "L10");
@@ -344,9 +360,9 @@ function commit(repo: string, message: string): string {
 
 function buildRepository(): { repo: string; commits: Record<"start" | "matrix" | "stackFile" | "component", string> } {
   const repo = mkdtempSync(path.join(tmpdir(), "openedx-im-diff-repo-"));
-  for (const entry of ["config", "stacks", "components/domains.ts", "Pulumi.yaml", "package.json", "tsconfig.json"])
+  for (const entry of ["config", "stacks", "components", "Pulumi.yaml", "package.json", "tsconfig.json"])
     cpSync(path.join(ROOT, entry), path.join(repo, entry), { recursive: true });
-  // The tiny program replaces the real one; only domains.ts (which config imports) stays of the components.
+  // The tiny program replaces the real one; the components stay for what config and the plan import (domains, names).
   for (const file of readdirSync(path.join(repo, "stacks", "plan")))
     if (/^(diff|diff-cli|render-many)\.ts$/.test(file)) rmSync(path.join(repo, "stacks", "plan", file));
   writeFileSync(path.join(repo, "stacks", "program.ts"), TINY_PROGRAM);

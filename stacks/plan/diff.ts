@@ -149,15 +149,30 @@ export function topLevelKey(path: string): string {
   return match ? match[0] : path;
 }
 
-/** Paths (dot and index notation) where two JSON values differ; whole arrays when their lengths differ. */
-export function changedPaths(before: unknown, after: unknown, prefix = ""): InputChange[] {
+/**
+ * Paths (dot and index notation) where two JSON values differ; whole arrays when
+ * their lengths differ. With `pairRenamed`, a mapping that lost one object-valued
+ * key and gained another (a new appserver id in the artifacts) is compared as one
+ * entry, `appservers.{old→new}.ansibleVars.X`, so the settings that changed show.
+ */
+export function changedPaths(before: unknown, after: unknown, prefix = "", pairRenamed = false): InputChange[] {
   if (deepEqual(before, after)) return [];
+  const join = (key: string) => (prefix ? `${prefix}.${key}` : key);
   if (isRecord(before) && isRecord(after)) {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    return keys.flatMap((key) => changedPaths(before[key], after[key], prefix ? `${prefix}.${key}` : key));
+    const removed = Object.keys(before).filter((k) => !(k in after));
+    const added = Object.keys(after).filter((k) => !(k in before));
+    const renamed =
+      pairRenamed && removed.length === 1 && added.length === 1 && isRecord(before[removed[0]]) && isRecord(after[added[0]]);
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
+      .filter((k) => !renamed || (k !== removed[0] && k !== added[0]))
+      .sort();
+    const changes = keys.flatMap((key) => changedPaths(before[key], after[key], join(key), pairRenamed));
+    if (renamed)
+      changes.push(...changedPaths(before[removed[0]], after[added[0]], join(`{${removed[0]}→${added[0]}}`), pairRenamed));
+    return changes;
   }
   if (Array.isArray(before) && Array.isArray(after) && before.length === after.length)
-    return before.flatMap((item, index) => changedPaths(item, after[index], `${prefix}[${index}]`));
+    return before.flatMap((item, index) => changedPaths(item, after[index], `${prefix}[${index}]`, pairRenamed));
   const change: InputChange = { path: prefix, replaces: false };
   if (before !== undefined) change.before = before;
   if (after !== undefined) change.after = after;
@@ -338,8 +353,8 @@ export function diffStack(stack: string, base: RenderOutcome | undefined, head: 
     status,
     counts,
     resources,
-    outputs: changedPaths(base?.outputs ?? {}, head?.outputs ?? {}),
-    artifacts: changedPaths(base?.artifacts ?? {}, head?.artifacts ?? {}),
+    outputs: changedPaths(base?.outputs ?? {}, head?.outputs ?? {}, "", true),
+    artifacts: changedPaths(base?.artifacts ?? {}, head?.artifacts ?? {}, "", true),
     problems,
   };
 }
@@ -557,9 +572,25 @@ export function lineDiff(before: string, after: string, context = 2, maxLines = 
   return lines.join("\n");
 }
 
+/** A string holding a JSON object or array (a command's stdin, a rendered file), parsed; else undefined. */
+function parseJsonText(value: unknown): unknown {
+  if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 function renderChange(change: InputChange): string {
   const marker = change.replaces ? " **(replaces)**" : "";
   const { before, after } = change;
+  const [parsedBefore, parsedAfter] = [parseJsonText(before), parseJsonText(after)];
+  if (parsedBefore !== undefined && parsedAfter !== undefined) {
+    // Show what changed inside the JSON text rather than two truncated strings.
+    const inner = changedPaths(parsedBefore, parsedAfter, `${change.path} (JSON)`, true);
+    return [`- ${inlineCode(change.path)}${marker}: JSON text, changed inside:`, ...inner.map((c) => indent(renderChange(c)))].join("\n");
+  }
   if (typeof before === "string" && typeof after === "string" && (before.includes("\n") || after.includes("\n")))
     return `- ${inlineCode(change.path)}${marker}:\n\n${indent(fenced("diff", lineDiff(before, after)))}\n`;
   return `- ${inlineCode(change.path)}${marker}: ${showValue(before)} → ${showValue(after)}`;
