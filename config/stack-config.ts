@@ -300,7 +300,7 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
       const name = build.release ?? DEFAULT_RELEASE;
       release =
         deployment !== undefined && matrix.releaseMap[name]?.[deployment]
-          ? resolveForDeploymentRelease(matrix, deployment, name)
+          ? resolveRelease(matrix, { deployment, release: name })
           : resolveRelease(matrix, { release: name });
     }
     const withOverrides = applyOverrides(release, build);
@@ -357,27 +357,6 @@ function resolvedServices(instance: InstanceConfig): ResolvedInstance["services"
     ecommerce: services.ecommerce ?? false,
     discovery: services.discovery ?? false,
   };
-}
-
-/** A release pinned by a production appserver, with its deployment's repository overrides. */
-function resolveForDeploymentRelease(matrix: VersionMatrix, deployment: string, release: string): ResolvedRelease {
-  const stage = (["CI", "QA", "Production"] as const).find((s) => matrix.deployments[deployment]?.[s] === release);
-  if (stage) return resolveRelease(matrix, { deployment, stage });
-  // The deployment has moved on from this release at every stage; its application list still says what it ran.
-  const resolved = resolveRelease(matrix, { release });
-  const versions = matrix.releaseMap[release]?.[deployment] ?? [];
-  const applications: ResolvedRelease["applications"] = {};
-  for (const v of versions) {
-    const app = matrix.applications[v.application];
-    applications[v.application] = {
-      name: v.application,
-      type: app.type,
-      repository: v.originOverride ?? app.repository,
-      ref: v.branchOverride ?? resolved.ref,
-      ...(app.path ? { path: app.path } : {}),
-    };
-  }
-  return { ...resolved, deployment, applications };
 }
 
 function applyOverrides(release: ResolvedRelease, build: Omit<AppServerEntry, "id">): ResolvedRelease {

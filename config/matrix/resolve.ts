@@ -1,6 +1,11 @@
 import type { ApplicationVersion, ResolvedApplication, ResolvedRelease, Stage, VersionMatrix } from "./types";
 
-export type ReleaseChoice = { release: string } | { deployment: string; stage: Stage };
+/**
+ * A release named directly (the default applications), a deployment's stage, or
+ * a release pinned by one of a deployment's appservers (that deployment's list
+ * for the release, whichever stage runs it now).
+ */
+export type ReleaseChoice = { release: string } | { deployment: string; stage: Stage } | { deployment: string; release: string };
 
 /**
  * (deployment, stage) — or a release named directly — to every application's
@@ -13,12 +18,15 @@ export function resolveRelease(matrix: VersionMatrix, choice: ReleaseChoice): Re
   let deployment: string | undefined;
   let stage: Stage | undefined;
   if ("deployment" in choice) {
-    ({ deployment, stage } = choice);
+    deployment = choice.deployment;
     const stages = matrix.deployments[deployment];
     if (!stages) throw new Error(`unknown deployment "${deployment}" (known: ${Object.keys(matrix.deployments).join(", ")})`);
-    const named = stages[stage];
-    if (!named) throw new Error(`deployment "${deployment}" has no stage ${stage}`);
-    releaseName = named;
+    if ("stage" in choice) {
+      stage = choice.stage;
+      const named = stages[stage];
+      if (!named) throw new Error(`deployment "${deployment}" has no stage ${stage}`);
+      releaseName = named;
+    } else releaseName = choice.release;
     const listed = matrix.releaseMap[releaseName]?.[deployment];
     if (!listed) throw new Error(`release "${releaseName}" has no application list for deployment "${deployment}"`);
     versions = listed;
