@@ -37,6 +37,9 @@ const RENDER_MANY = path.join(__dirname, "render-many.ts");
 
 export class DiffUsageError extends Error {}
 
+/** A ref that does not resolve: the message says how to get it; no usage text. */
+export class MissingRefError extends DiffUsageError {}
+
 export interface DiffOptions {
   /** Any directory inside the repository (default: the current directory). */
   cwd?: string;
@@ -94,7 +97,7 @@ export function resolveCommit(repo: string, ref: string): string {
       : /^HEAD([~^]\d*)+$/.test(ref)
         ? ` This repository has ${count} commit(s), so ${ref} does not exist.`
         : " Fetch it first (e.g. git fetch origin main).";
-    throw new DiffUsageError(`git ref "${ref}" not found.${hint}`);
+    throw new MissingRefError(`git ref "${ref}" not found.${hint}`);
   }
 }
 
@@ -293,7 +296,8 @@ export async function diffCli(argv: string[]): Promise<number> {
     return broken.length ? 1 : 0;
   } catch (error) {
     if (error instanceof DiffUsageError) {
-      process.stderr.write(error.message ? `${error.message}\n${USAGE}\n` : `${USAGE}\n`);
+      const usage = error instanceof MissingRefError ? "" : `${USAGE}\n`;
+      process.stderr.write(error.message ? `${error.message}\n${usage}` : usage);
       return 2;
     }
     throw error;

@@ -413,6 +413,8 @@ export function stackOfFile(file: string): string | undefined {
  */
 const PLAN_NEUTRAL: readonly RegExp[] = [
   /\.md$/,
+  // Installed packages (a symlink to them is not matched by the "node_modules/" ignore rule); the lockfile stands for them.
+  /^node_modules(\/|$)/,
   /^docs\//,
   /^test\//,
   /^bench\//,
