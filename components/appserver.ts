@@ -4,7 +4,7 @@ import type { ResolvedAppServer } from "../config/stack-config";
 import { type InstanceFacts, renderAnsibleVars } from "./ansible-vars";
 import { HealthCheck } from "./health-check";
 import { appServerVmName } from "./names";
-import { Provisioning } from "./provisioning";
+import { Provisioning, buildDigest } from "./provisioning";
 
 export interface AppServerArgs {
   /** The instance's id (stack name), name, domains and services. */
@@ -56,6 +56,12 @@ export class AppServer extends pulumi.ComponentResource {
         `appserver ${appServer.id}: release ${appServer.release.release} is built with ${appServer.release.provisioner}, which has no configuration repository`,
       );
 
+    // Production appservers are frozen (settings changes are recorded, never run on them);
+    // a sandbox VM is replaced, blue/green, when anything it is built from changes,
+    // including the instance's connection variables that its id does not cover.
+    const frozen = args.lifecycle === "production";
+    const settingsDigest = buildDigest({ appServerId: appServer.id, configuration, ansibleVars: this.ansibleVars });
+
     this.addresses = [];
     this.healthChecks = [];
     for (let index = 0; index < appServer.count; index++) {
@@ -77,7 +83,11 @@ export class AppServer extends pulumi.ComponentResource {
           },
         },
         // A new image rebuilds the VM in place, wiping it, while the preview says "update": replace instead.
-        { parent: this, replaceOnChanges: ["imageName", "imageId"] },
+        {
+          parent: this,
+          replaceOnChanges: ["imageName", "imageId"],
+          ...(frozen ? {} : { replacementTrigger: settingsDigest }),
+        },
       );
       const address = vm.accessIpV4;
       this.addresses.push(address);
@@ -89,6 +99,7 @@ export class AppServer extends pulumi.ComponentResource {
           host: address,
           configuration,
           ansibleVars: this.ansibleVars,
+          frozen,
           ...(args.sshPrivateKey ? { sshPrivateKey: args.sshPrivateKey } : {}),
         },
         { parent: this, dependsOn: [vm, ...(args.instanceDependencies ?? [])] },

@@ -35,7 +35,17 @@ export interface ProvisioningArgs {
   logDir?: string;
   lineTimeoutSeconds?: number;
   totalTimeoutSeconds?: number;
+  /**
+   * A production appserver keeps what it was built with: a later change of its
+   * variables is recorded but not run (the update is a no-op); only a new VM is
+   * provisioned again. Default false: a change runs the playbook again from the start.
+   */
+  frozen?: boolean;
 }
+
+/** The update of a frozen appserver's run: nothing is applied to the running VM. */
+export const FROZEN_UPDATE_COMMAND =
+  "echo 'openedx-im: this appserver is frozen; its new settings apply to the next appserver you add' >&2";
 
 /**
  * A digest of what the appserver is built from, as far as it is known without
@@ -101,9 +111,10 @@ export class Provisioning extends pulumi.ComponentResource {
       `${name}-run`,
       {
         create: PROVISION_COMMAND,
+        ...(args.frozen ? { update: FROZEN_UPDATE_COMMAND } : {}),
         environment,
         stdin: pulumi.secret(request),
-        triggers: [args.appServerId, args.host, buildDigest(args)],
+        triggers: args.frozen ? [args.appServerId, args.host] : [args.appServerId, args.host, buildDigest(args)],
         ...QUIET_COMMAND_INPUTS,
       },
       {

@@ -201,9 +201,11 @@ function compareResource(base: PlanResource, head: PlanResource): ResourceDiff {
     if (!deepEqual(before ?? defaultOption(option), after ?? defaultOption(option)))
       optionChanges.push({ path: `options.${option}`, before, after, replaces: false });
   }
+  if (head.replacementTrigger !== undefined && !deepEqual(base.replacementTrigger, head.replacementTrigger))
+    optionChanges.push({ path: "options.replacementTrigger", before: base.replacementTrigger, after: head.replacementTrigger, replaces: true });
   const changes = [...inputChanges, ...optionChanges];
   const reasons: string[] = [];
-  const replacing = [...new Set(inputChanges.filter((c) => c.replaces).map((c) => topLevelKey(c.path)))];
+  const replacing = [...new Set(changes.filter((c) => c.replaces).map((c) => topLevelKey(c.path)))];
   if (replacing.length > 0) reasons.push(`replaces on ${replacing.join(", ")}`);
   const dangerous = DANGEROUS_UPDATES[head.type] ?? {};
   for (const key of new Set(inputChanges.filter((c) => !c.replaces).map((c) => topLevelKey(c.path))))

@@ -23,6 +23,8 @@ export interface PlanResource {
   /** Set when the resource is adopted with Pulumi's import option rather than created. */
   importId?: string;
   replaceOnChanges?: string[];
+  /** The replacementTrigger option: when its value changes, the engine replaces the resource. */
+  replacementTrigger?: unknown;
   ignoreChanges?: string[];
   provider?: string;
 }
@@ -54,6 +56,7 @@ interface RegisterRequest {
   getDeletebeforereplace(): boolean;
   getImportid(): string;
   getReplaceonchangesList(): string[];
+  getReplacementTrigger?(): { toJavaScript(): unknown } | undefined;
   getIgnorechangesList(): string[];
   getProvider(): string;
   getAdditionalsecretoutputsList(): string[];
@@ -134,6 +137,8 @@ export async function renderPlan(args: {
     };
     if (req.getImportid()) resource.importId = req.getImportid();
     if (req.getReplaceonchangesList().length) resource.replaceOnChanges = [...req.getReplaceonchangesList()].sort();
+    const trigger = req.getReplacementTrigger?.();
+    if (trigger) resource.replacementTrigger = redactSerialized(trigger.toJavaScript());
     if (req.getIgnorechangesList().length) resource.ignoreChanges = [...req.getIgnorechangesList()].sort();
     const provider = req.getProvider();
     if (provider) resource.provider = provider.split("::").slice(0, -1).join("::") || provider;
