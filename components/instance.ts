@@ -8,13 +8,18 @@
  * production default), the data resources (databases, users, grants, the Mongo
  * user, the vhost) stay behind on `pulumi destroy` and refuse deletion;
  * everything else goes.
+ *
+ * Adoption (`instance.adopt`, config/adopt.ts): existing databases, users and
+ * the vhost are imported or referenced under their own names, and adopted
+ * users keep their passwords, read from `credentials.adoptedPasswords`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { planAdoption } from "../config/adopt";
 import type { Credentials, MongodbConfig, RabbitmqConfig } from "../config/schema";
 import type { StackConfig } from "../config/stack-config";
 import { Dns, type DnsTarget } from "./dns";
 import { deriveDomains, type DomainRole, type InstanceDomain } from "./domains";
-import { MONGO_AUTH_DATABASE, MongoUsers } from "./mongodb";
+import { MongoUsers } from "./mongodb";
 import { MYSQL_DEFAULT_PORT, type DataRetention, MysqlDatabases } from "./mysql";
 import {
   MYSQL_DATABASE_KEYS,
@@ -65,7 +70,7 @@ export function secretKeyNames(services: ServiceFlags): string[] {
  * databases are ephemeral. On shared servers the users are exactly those of
  * names.ts / mysql-grants.ts (the list the grant audit checks against).
  */
-const EPHEMERAL_ONLY_MYSQL_USERS = ["admin", "read_only"] as const;
+const EPHEMERAL_ONLY_MYSQL_USERS = ["admin"] as const;
 
 export class OpenEdxInstance extends pulumi.ComponentResource {
   public readonly instanceId: string;
@@ -125,23 +130,40 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // Ephemeral databases get the same user names on the VM's own servers, plus the local admin and read-only users.
-    // A Set: should names.ts come to name a shared-server read-only user, it is one user, not two.
-    const mysqlUserRoles: string[] = [...new Set<string>([...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)])];
+    // Adopted names and actions; without `adopt`, everything is created under the derived names.
+    const adoption = planAdoption(instanceId, services, settings.adopt, {
+      ...(config.mongodb ? { mongodbProjectId: config.mongodb.projectId } : {}),
+      databases: settings.databases,
+    });
     const rabbitConfig = config.rabbitmq;
+    // Ephemeral databases get the same user names on the VM's own servers, plus the local admin user.
+    const mysqlUserRoles: string[] = [...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)];
+    // Adopted users keep the passwords the old site still uses: they come from credentials, none is generated.
+    const mysqlExisting = (role: string) => (persistent ? adoption.mysql.users[role as MysqlRole]?.existingPasswordKey : undefined);
+    const mongoExisting = persistent ? adoption.mongodb.user.existingPasswordKey : undefined;
+    const rabbitExisting = (role: RabbitRole) => (rabbitConfig ? adoption.rabbitmq.users[role].existingPasswordKey : undefined);
+    const existingPasswords = adoptedPasswords(
+      [...mysqlUserRoles.map(mysqlExisting), mongoExisting, ...RABBIT_ROLES.map(rabbitExisting)].filter((key): key is string => key !== undefined),
+      config.credentialKeys,
+      args.credentials,
+    );
     this.secrets = new Secrets(
       `${name}-secrets`,
       {
         passwordNames: [
-          ...mysqlUserRoles.map((role) => `mysql-${role}`),
-          "mongo",
-          ...(rabbitConfig ? RABBIT_ROLES.map((role) => `rabbit-${role}`) : []),
+          ...mysqlUserRoles.filter((role) => mysqlExisting(role) === undefined).map((role) => `mysql-${role}`),
+          ...(mongoExisting === undefined ? ["mongo"] : []),
+          ...(rabbitConfig ? RABBIT_ROLES.filter((role) => rabbitExisting(role) === undefined).map((role) => `rabbit-${role}`) : []),
           ...(services.xqueue ? ["xqueue-lms"] : []),
         ],
         secretKeyNames: secretKeyNames(services),
       },
       { parent: this },
     );
+    const passwordOf = (existingKey: string | undefined, generated: string): pulumi.Output<string> =>
+      existingKey !== undefined ? existingPasswords[existingKey] : this.secrets.password(generated);
+    const mysqlPasswords = Object.fromEntries(mysqlUserRoles.map((role) => [role, passwordOf(mysqlExisting(role), `mysql-${role}`)]));
+    const mongoPassword = passwordOf(mongoExisting, "mongo");
 
     const dependencies: pulumi.Resource[] = [];
     let mysqlConnection: MysqlConnection;
@@ -158,60 +180,61 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
           services,
           server,
           ...mysqlAdminPassword(config.credentialKeys, args.credentials, server.name),
-          passwords: Object.fromEntries(mysqlRoles(services).map((role) => [role, this.secrets.password(`mysql-${role}`)])),
+          adoption: adoption.mysql,
+          passwords: mysqlPasswords,
           retention,
         },
         { parent: this },
       );
-      dependencies.push(...Object.values(this.mysql.users), ...this.mysql.grants);
-      mysqlConnection = mysqlConnectionOf(this.mysql, this.secrets, mysqlUserRoles);
+      dependencies.push(...new Set(Object.values(this.mysql.users)), ...this.mysql.grants);
+      mysqlConnection = mysqlConnectionOf(this.mysql, mysqlPasswords, mysqlUserRoles);
 
       const mongodb = requireMongodb(config.mongodb);
       this.mongodb = new MongoUsers(
         `${name}-mongodb`,
-        { instanceId, mongodb, password: this.secrets.password("mongo"), retention },
+        { instanceId, mongodb, adoption: adoption.mongodb, password: mongoPassword, retention },
         { parent: this },
       );
-      dependencies.push(this.mongodb.user);
+      if (this.mongodb.user) dependencies.push(this.mongodb.user);
       mongoConnection = {
         ...mongoHosts(mongodb),
         ...(mongodb.replicaSet !== undefined ? { replicaSet: mongodb.replicaSet } : {}),
         databases: this.mongodb.databases,
         user: this.mongodb.userName,
-        password: this.secrets.password("mongo"),
+        password: mongoPassword,
         useTls: true,
-        authDatabase: MONGO_AUTH_DATABASE,
+        authDatabase: this.mongodb.authDatabase,
       };
     } else {
-      mysqlConnection = localMysqlConnection(instanceId, this.secrets, mysqlUserRoles);
+      mysqlConnection = localMysqlConnection(instanceId, mysqlPasswords, mysqlUserRoles);
       mongoConnection = {
         hosts: [LOCALHOST],
         port: MONGO_DEFAULT_PORT,
         databases: mongoDatabaseNames(instanceId),
         user: mongoUserName(instanceId),
-        password: this.secrets.password("mongo"),
+        password: mongoPassword,
         useTls: false,
       };
     }
 
     let brokerConnection: BrokerConnection | undefined;
     if (rabbitConfig) {
+      const rabbitPasswords = {} as Record<RabbitRole, pulumi.Output<string>>;
+      for (const role of RABBIT_ROLES) rabbitPasswords[role] = passwordOf(rabbitExisting(role), `rabbit-${role}`);
       this.rabbitmq = new RabbitVhost(
         `${name}-rabbitmq`,
         {
           instanceId,
           rabbitmq: rabbitConfig,
           admin: rabbitAdmin(config.credentialKeys, args.credentials),
-          passwords: {
-            provider: this.secrets.password("rabbit-provider"),
-            consumer: this.secrets.password("rabbit-consumer"),
-          },
+          adoption: adoption.rabbitmq,
+          passwords: rabbitPasswords,
           retention,
         },
         { parent: this },
       );
       dependencies.push(...this.rabbitmq.permissions);
-      brokerConnection = brokerConnectionOf(rabbitConfig, this.rabbitmq, this.secrets);
+      brokerConnection = brokerConnectionOf(rabbitConfig, this.rabbitmq, rabbitPasswords);
     }
     this.dependencies = dependencies;
 
@@ -232,8 +255,8 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
             server: this.mysql.serverName,
             host: this.mysql.host,
             port: this.mysql.port,
-            databases: Object.fromEntries(Object.entries(this.mysql.databases).map(([key, database]) => [key, database.name])),
-            users: Object.fromEntries(Object.entries(this.mysql.users).map(([role, user]) => [role, user.user])),
+            databases: { ...this.mysql.databaseNames },
+            users: { ...this.mysql.userNames },
           }
         : null,
       mongodb: this.mongodb
@@ -307,6 +330,54 @@ function mysqlAdminPassword(
   };
 }
 
+const ADOPTED_PASSWORDS_KEY = "openedx-im:credentials.adoptedPasswords";
+
+/** The command that stores one adopted password; the key holds dots, so --path needs it quoted in brackets. */
+function setAdoptedPasswordCommand(key: string): string {
+  return `pulumi config set --secret --path '${ADOPTED_PASSWORDS_KEY}["${key}"]' <password>`;
+}
+
+/**
+ * The existing passwords of adopted users, by key (`mysql.<role>`, `mongodb`,
+ * `rabbitmq.<role>`), each a secret Output. Throws, naming every missing key
+ * and the command that sets it, when credentials do not hold them: a generated
+ * password in their place would lock the old site (still using the user) out.
+ */
+export function adoptedPasswords(
+  keys: string[],
+  credentialKeys: string[],
+  credentials: pulumi.Output<Credentials> | undefined,
+): Record<string, pulumi.Output<string>> {
+  const wanted = [...new Set(keys)].sort();
+  if (wanted.length === 0) return {};
+  const missingMessage = (missing: string[]) =>
+    [
+      `${ADOPTED_PASSWORDS_KEY}: adopted users keep their existing passwords, and ${missing.length === 1 ? "this one is" : "these are"} not set:`,
+      ...missing.map((key) => `  ${ADOPTED_PASSWORDS_KEY}.${key}: set it with: ${setAdoptedPasswordCommand(key)}`),
+    ].join("\n");
+  if (!credentials || !credentialKeys.includes("adoptedPasswords")) throw new Error(missingMessage(wanted));
+  const all = credentials.apply((values) => {
+    const found = Object.fromEntries(wanted.map((key) => [key, lookUpAdoptedPassword(values.adoptedPasswords, key)]));
+    const missing = wanted.filter((key) => found[key] === undefined);
+    if (missing.length > 0) throw new Error(missingMessage(missing));
+    return found as Record<string, string>;
+  });
+  return Object.fromEntries(wanted.map((key) => [key, pulumi.secret(all.apply((found) => found[key]))]));
+}
+
+/**
+ * `mysql.edxapp` as one key (what `--path '...adoptedPasswords["mysql.edxapp"]'` stores),
+ * or nested (what `--path '...adoptedPasswords.mysql.edxapp'` stores): both mean the same.
+ */
+function lookUpAdoptedPassword(passwords: Credentials["adoptedPasswords"], key: string): string | undefined {
+  if (!passwords) return undefined;
+  const flat = passwords[key];
+  if (typeof flat === "string") return flat;
+  let node: unknown = passwords;
+  for (const part of key.split(".")) node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[part] : undefined;
+  return typeof node === "string" ? node : undefined;
+}
+
 /** The management API admin: `credentials.rabbitmqUsername/Password`, else RABBITMQ_USERNAME / RABBITMQ_PASSWORD. */
 function rabbitAdmin(
   credentialKeys: string[],
@@ -358,30 +429,25 @@ function after<T>(value: pulumi.Input<T>, resources: pulumi.CustomResource[]): p
   return pulumi.all([value, ...resources.map((resource) => resource.id)]).apply(([resolved]) => resolved as T);
 }
 
-function mysqlConnectionOf(databases: MysqlDatabases, secrets: Secrets, roles: string[]): MysqlConnection {
+function mysqlConnectionOf(databases: MysqlDatabases, passwords: Record<string, pulumi.Output<string>>, roles: string[]): MysqlConnection {
   const users: MysqlConnection["users"] = {};
   for (const role of roles) {
-    const user = databases.users[role as MysqlRole];
-    if (!user) continue;
-    users[role] = { name: after(user.user, databases.grantsByRole[role as MysqlRole] ?? []), password: secrets.password(`mysql-${role}`) };
+    const name = databases.userNames[role as MysqlRole];
+    if (!name) continue;
+    users[role] = { name: after(name, databases.grantsByRole[role as MysqlRole] ?? []), password: passwords[role] };
   }
-  return {
-    host: databases.host,
-    port: databases.port,
-    databases: Object.fromEntries(Object.entries(databases.databases).map(([key, database]) => [key, database.name])),
-    users,
-  };
+  return { host: databases.host, port: databases.port, databases: { ...databases.databaseNames }, users };
 }
 
-function localMysqlConnection(instanceId: string, secrets: Secrets, roles: string[]): MysqlConnection {
+function localMysqlConnection(instanceId: string, passwords: Record<string, pulumi.Output<string>>, roles: string[]): MysqlConnection {
   const databases: MysqlConnection["databases"] = {};
   for (const key of MYSQL_DATABASE_KEYS) databases[key] = mysqlDatabaseName(instanceId, key);
   const users: MysqlConnection["users"] = {};
   for (const role of roles)
     users[role] = {
-      // The local admin and read-only users exist only on the VM's own server; names.ts names shared-server users only.
+      // The local admin user exists only on the VM's own server; names.ts names shared-server users only.
       name: (MYSQL_ROLES as readonly string[]).includes(role) ? mysqlUserName(instanceId, role) : `${instanceNameBase(instanceId)}_${role}`,
-      password: secrets.password(`mysql-${role}`),
+      password: passwords[role],
     };
   return { host: LOCALHOST, port: MYSQL_DEFAULT_PORT, databases, users };
 }
@@ -399,11 +465,12 @@ function mongoHosts(mongodb: MongodbConfig): { hosts: string[]; port: number } {
   return { hosts: parsed.map((entry) => entry.host), port: parsed[0]?.port ?? MONGO_DEFAULT_PORT };
 }
 
-function brokerConnectionOf(config: RabbitmqConfig, vhost: RabbitVhost, secrets: Secrets): BrokerConnection {
+function brokerConnectionOf(config: RabbitmqConfig, vhost: RabbitVhost, passwords: Record<RabbitRole, pulumi.Output<string>>): BrokerConnection {
   const useTls = config.useTls ?? false;
   const users = {} as BrokerConnection["users"];
   for (const role of RABBIT_ROLES) {
-    users[role] = { name: after(vhost.userName(role), [vhost.permissionsByRole[role]]), password: secrets.password(`rabbit-${role}`) };
+    const permissions = vhost.permissionsByRole[role];
+    users[role] = { name: after(vhost.userName(role), permissions ? [permissions] : []), password: passwords[role] };
   }
   return { host: config.host, port: config.port ?? (useTls ? 5671 : 5672), useTls, vhost: vhost.vhostName, users };
 }

@@ -7,16 +7,15 @@
  */
 import * as mysql from "@pulumi/mysql";
 import * as pulumi from "@pulumi/pulumi";
+import { type AdoptionPlan, type ResourceDecision, adoptionOptions, mysqlNamesOf, planAdoption } from "../config/adopt";
 import type { MysqlServerConfig } from "../config/schema";
-import { instanceMysqlGrants } from "./mysql-grants";
-import { type MysqlDatabaseKey, type MysqlRole, type ServiceFlags, mysqlDatabaseKeys, mysqlDatabaseName, mysqlRoles, mysqlUserName } from "./names";
+import { type MysqlGrantSpec, instanceMysqlGrants, mergeGrants } from "./mysql-grants";
+import { type MysqlDatabaseKey, type MysqlRole, type ServiceFlags } from "./names";
 
 export const MYSQL_DEFAULT_PORT = 3306;
 /** Explicit, because the server's default (`utf8`) reads back as `utf8mb3` on MySQL 8.0.28+ and diffs forever. */
 export const MYSQL_CHARACTER_SET = "utf8mb4";
 export const MYSQL_COLLATION = "utf8mb4_unicode_ci";
-/** Users connect from appserver VMs whose addresses change with every appserver. */
-export const MYSQL_USER_HOST = "%";
 
 /** What `pulumi destroy` and accidental deletion do to the data resources. */
 export interface DataRetention {
@@ -33,7 +32,16 @@ export interface MysqlDatabasesArgs {
    * MYSQL_PASSWORD from the environment of `pulumi up`.
    */
   adminPassword?: pulumi.Input<string>;
-  /** Each user's password, by role (secret Outputs from Secrets). */
+  /**
+   * What to do with each database, user and grant (config/adopt.ts
+   * planAdoption's `mysql`): create, import or reference. Absent: everything
+   * created under the derived names.
+   */
+  adoption?: AdoptionPlan["mysql"];
+  /**
+   * Each user's password, by role (secret): generated for created users, the
+   * existing one for adopted users (which keep it).
+   */
   passwords: Partial<Record<MysqlRole, pulumi.Input<string>>>;
   retention: DataRetention;
 }
@@ -46,11 +54,17 @@ export function mysqlEndpoint(server: MysqlServerConfig): string {
 
 export class MysqlDatabases extends pulumi.ComponentResource {
   public readonly provider: mysql.Provider;
+  /** The databases the stack holds (created or imported); referenced ones are not resources. */
   public readonly databases: Partial<Record<MysqlDatabaseKey, mysql.Database>> = {};
+  /** The users the stack holds, by role; roles sharing one adopted user share its resource. */
   public readonly users: Partial<Record<MysqlRole, mysql.User>> = {};
-  public readonly grants: mysql.Grant[];
+  public readonly grants: mysql.Grant[] = [];
   /** Each user's grants, so whoever hands out the user's name can wait for them. */
   public readonly grantsByRole: Partial<Record<MysqlRole, mysql.Grant[]>> = {};
+  /** Every database's name, referenced ones included (from the resource where there is one). */
+  public readonly databaseNames: Partial<Record<MysqlDatabaseKey, pulumi.Output<string>>> = {};
+  /** Every user's name by role, referenced ones included. */
+  public readonly userNames: Partial<Record<MysqlRole, pulumi.Output<string>>> = {};
   public readonly host: string;
   public readonly port: number;
   public readonly serverName: string;
@@ -60,6 +74,7 @@ export class MysqlDatabases extends pulumi.ComponentResource {
     this.host = args.server.host;
     this.port = args.server.port ?? MYSQL_DEFAULT_PORT;
     this.serverName = args.server.name;
+    const adoption = args.adoption ?? planAdoption(args.instanceId, args.services, undefined).mysql;
 
     this.provider = new mysql.Provider(
       `${name}-provider-${args.server.name}`,
@@ -70,6 +85,7 @@ export class MysqlDatabases extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // Adopted (imported) resources are data like created ones: retained and protected alike.
     const data: pulumi.CustomResourceOptions = {
       parent: this,
       provider: this.provider,
@@ -77,59 +93,88 @@ export class MysqlDatabases extends pulumi.ComponentResource {
       protect: args.retention.protect,
     };
 
-    for (const key of mysqlDatabaseKeys(args.services)) {
+    for (const [key, decision] of Object.entries(adoption.databases) as Array<[MysqlDatabaseKey, ResourceDecision]>) {
+      if (decision.action === "reference") {
+        this.databaseNames[key] = pulumi.output(decision.name);
+        continue;
+      }
       // No deleteBeforeReplace: replacing a database in place would drop it first; a failed create is the safe outcome.
-      this.databases[key] = new mysql.Database(
+      const database = new mysql.Database(
         `${name}-db-${key}`,
-        { name: mysqlDatabaseName(args.instanceId, key), defaultCharacterSet: MYSQL_CHARACTER_SET, defaultCollation: MYSQL_COLLATION },
-        data,
+        { name: decision.name, defaultCharacterSet: MYSQL_CHARACTER_SET, defaultCollation: MYSQL_COLLATION },
+        { ...data, ...adoptionOptions(decision) },
       );
+      this.databases[key] = database;
+      this.databaseNames[key] = database.name;
     }
 
-    for (const role of mysqlRoles(args.services)) {
+    for (const [role, decision] of Object.entries(adoption.users) as Array<[MysqlRole, NonNullable<AdoptionPlan["mysql"]["users"][MysqlRole]>]>) {
+      if (decision.sameUserAs !== undefined) {
+        const owner = this.users[decision.sameUserAs];
+        if (owner) this.users[role] = owner;
+        this.userNames[role] = owner ? owner.user : pulumi.output(decision.name);
+        continue;
+      }
+      if (decision.action === "reference") {
+        this.userNames[role] = pulumi.output(decision.name);
+        continue;
+      }
       const password = args.passwords[role];
       if (password === undefined) throw new Error(`MysqlDatabases: no password given for the "${role}" user`);
-      this.users[role] = new mysql.User(
+      const user = new mysql.User(
         `${name}-user-${role}`,
         // plaintextPassword is stored hashed in the state; `password` would be stored as given.
-        { user: mysqlUserName(args.instanceId, role), host: MYSQL_USER_HOST, plaintextPassword: pulumi.secret(password) },
+        { user: decision.name, host: decision.host, plaintextPassword: pulumi.secret(password) },
         // A replacement keeps the user name, and CREATE USER fails while the old one exists.
-        { ...data, deleteBeforeReplace: true },
+        { ...data, deleteBeforeReplace: true, ...adoptionOptions(decision) },
       );
+      this.users[role] = user;
+      this.userNames[role] = user.user;
     }
 
-    this.grants = instanceMysqlGrants(args.instanceId, args.services).map((spec) => {
-      const user = this.users[spec.role];
-      const database = this.databases[spec.databaseKey];
-      if (!user || !database) throw new Error(`MysqlDatabases: grant for ${spec.role} on ${spec.databaseKey} names a user or database this instance does not have`);
-      const grant = new mysql.Grant(
-        `${name}-grant-${spec.role}-${spec.databaseKey}`,
-        {
-          // From the user's and database's outputs, so each grant waits for both.
-          user: user.user,
-          host: user.host,
-          database: database.name.apply(() => spec.grantDatabase),
-          privileges: spec.privileges,
-        },
-        // A grant has no update: every change replaces it, and deleting it REVOKEs what the new one just granted.
-        { ...data, deleteBeforeReplace: true },
-      );
-      (this.grantsByRole[spec.role] ??= []).push(grant);
-      return grant;
-    });
+    // Grants are never imported (config/adopt.ts says why); a referenced user's grants are not the stack's to manage.
+    const managed = instanceMysqlGrants(args.instanceId, args.services, mysqlNamesOf({ mysql: adoption })).filter(
+      (spec) => adoption.grants[spec.role] === "create",
+    );
+    for (const spec of mergeGrants(managed)) {
+      const grant = this.grant(name, spec, adoption, data);
+      this.grants.push(grant);
+      // Every role served by this account waits for the grant, not only the role the merged grant is named after.
+      const served = managed.filter((other) => other.user === spec.user && other.host === spec.host && other.database === spec.database);
+      for (const role of new Set(served.map((other) => other.role))) (this.grantsByRole[role] ??= []).push(grant);
+    }
 
     this.registerOutputs({});
   }
 
+  private grant(name: string, spec: MysqlGrantSpec, adoption: AdoptionPlan["mysql"], data: pulumi.CustomResourceOptions): mysql.Grant {
+    const user = this.users[spec.role];
+    const userDecision = adoption.users[spec.role];
+    const database = this.databases[spec.databaseKey];
+    if (!userDecision) throw new Error(`MysqlDatabases: grant for ${spec.role} on ${spec.databaseKey} names a user this instance does not have`);
+    return new mysql.Grant(
+      `${name}-grant-${spec.role}-${spec.databaseKey}`,
+      {
+        // From the user's and database's outputs where the stack holds them, so each grant waits for both.
+        user: user ? user.user : userDecision.name,
+        host: user ? user.host : userDecision.host,
+        database: database ? database.name.apply(() => spec.grantDatabase) : spec.grantDatabase,
+        privileges: spec.privileges,
+      },
+      // A grant has no update: every change replaces it, and deleting it REVOKEs what the new one just granted.
+      { ...data, deleteBeforeReplace: true },
+    );
+  }
+
   databaseName(key: MysqlDatabaseKey): pulumi.Output<string> {
-    const database = this.databases[key];
+    const database = this.databaseNames[key];
     if (!database) throw new Error(`MysqlDatabases: this instance has no "${key}" database (is the service enabled?)`);
-    return database.name;
+    return database;
   }
 
   userName(role: MysqlRole): pulumi.Output<string> {
-    const user = this.users[role];
+    const user = this.userNames[role];
     if (!user) throw new Error(`MysqlDatabases: this instance has no "${role}" user (is the service enabled?)`);
-    return user.user;
+    return user;
   }
 }

@@ -52,11 +52,13 @@ export const MYSQL_DATABASE_KEYS = ["edxapp", "edxapp_csmh", "xqueue", "notes", 
 export type MysqlDatabaseKey = (typeof MYSQL_DATABASE_KEYS)[number];
 
 /**
- * The instance's MySQL users, by role: one runtime user per application, and
+ * The instance's MySQL users, by role: one runtime user per application;
  * `migrate`, which runs schema migrations for all of them (configuration's
- * COMMON_MYSQL_MIGRATE_USER). Which privileges each gets: components/mysql-grants.ts.
+ * COMMON_MYSQL_MIGRATE_USER); and `read_only`, which reads all of them
+ * (COMMON_MYSQL_READ_ONLY_USER: reports, dumps, support queries). Which
+ * privileges each gets: components/mysql-grants.ts.
  */
-export const MYSQL_ROLES = ["edxapp", "migrate", "xqueue", "notes", "ecommerce", "discovery"] as const;
+export const MYSQL_ROLES = ["edxapp", "migrate", "xqueue", "notes", "ecommerce", "discovery", "read_only"] as const;
 export type MysqlRole = (typeof MYSQL_ROLES)[number];
 
 export const RABBIT_ROLES = ["provider", "consumer"] as const;
@@ -111,9 +113,18 @@ export function mysqlDatabaseKeys(services: ServiceFlags): MysqlDatabaseKey[] {
   return MYSQL_DATABASE_KEYS.filter((key) => key === "edxapp" || key === "edxapp_csmh" || services[key] === true);
 }
 
-/** Users the instance has for its enabled services; edxapp and migrate always. */
+/** Users the instance has for its enabled services; edxapp, migrate and read_only always. */
 export function mysqlRoles(services: ServiceFlags): MysqlRole[] {
-  return MYSQL_ROLES.filter((role) => role === "edxapp" || role === "migrate" || services[role] === true);
+  return MYSQL_ROLES.filter((role) => {
+    switch (role) {
+      case "edxapp":
+      case "migrate":
+      case "read_only":
+        return true;
+      default:
+        return services[role] === true;
+    }
+  });
 }
 
 /** The instance's MySQL database names by key, for the services it runs. */

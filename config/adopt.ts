@@ -23,6 +23,7 @@
  *       vhost: old_vhost
  *       users: { provider: old_provider, consumer: old_consumer }
  */
+import type { CustomResourceOptions } from "@pulumi/pulumi";
 import { z } from "zod";
 import {
   MYSQL_DATABASE_KEYS,
@@ -42,9 +43,9 @@ import {
   rabbitVhostName,
 } from "../components/names";
 
-/** The host part of the MySQL users the program creates (components/mysql.ts). */
+/** The host part of the MySQL users the program creates: they connect from appserver VMs whose addresses change with every appserver. */
 export const DEFAULT_MYSQL_USER_HOST = "%";
-/** Where Atlas password users authenticate. */
+/** Where Atlas password users authenticate; that says where they log in, not what they reach (their roles do). */
 export const DEFAULT_MONGO_AUTH_DATABASE = "admin";
 
 const adoptMode = z.enum(["import", "reference"], {
@@ -159,6 +160,8 @@ export interface AdoptionPlan {
 export interface AdoptionContext {
   /** The Atlas project id (openedx-im:mongodb.projectId); needed to import the MongoDB user. */
   mongodbProjectId?: string;
+  /** The instance's `databases`: ephemeral ones live on the VM, so there is no MySQL or MongoDB data to adopt. */
+  databases?: "ephemeral" | "persistent";
 }
 
 export class AdoptError extends Error {}
@@ -169,6 +172,10 @@ const PREFIX = "openedx-im:instance.adopt";
 export function adoptionProblems(adopt: AdoptConfig | undefined, services: ServiceFlags, context: AdoptionContext = {}): string[] {
   const problems: string[] = [];
   if (!adopt) return problems;
+  if (context.databases === "ephemeral")
+    for (const part of ["mysql", "mongodb"] as const)
+      if (adopt[part] !== undefined)
+        problems.push(`${PREFIX}.${part}: the instance's databases are ephemeral (on the VM), so there is nothing to adopt; set databases: persistent or remove this entry`);
   const databases = new Set<string>(mysqlDatabaseKeys(services));
   for (const key of Object.keys(adopt.mysql?.databases ?? {}))
     if (!databases.has(key)) problems.push(`${PREFIX}.mysql.databases.${key}: the instance does not run ${key}; enable it under services or remove this entry`);
@@ -275,9 +282,11 @@ export function planAdoption(
     const name = typeof adoptedMongoUser === "string" ? adoptedMongoUser : adoptedMongoUser.name;
     const authDatabase =
       typeof adoptedMongoUser === "string" ? DEFAULT_MONGO_AUTH_DATABASE : (adoptedMongoUser.authDatabase ?? DEFAULT_MONGO_AUTH_DATABASE);
+    // The program labels the users it makes; an adopted one has its own description (or none), and an
+    // import whose inputs differ from the user fails.
     const importId = mongoMode === "import" ? atlasDatabaseUserImportId(context.mongodbProjectId ?? "", name, authDatabase) : undefined;
     mongoUser = {
-      ...decision("mongodbatlas:index/databaseUser:DatabaseUser", name, mongoMode, importId, keep ? ["password", "roles", "scopes"] : ["password"]),
+      ...decision("mongodbatlas:index/databaseUser:DatabaseUser", name, mongoMode, importId, keep ? ["password", "roles", "scopes", "description"] : ["password", "description"]),
       authDatabase,
       existingPasswordKey: "mongodb",
     };
@@ -319,16 +328,27 @@ export function planAdoption(
 }
 
 /**
- * The actual MySQL names (adopted or derived) an instance uses, for
- * instanceMysqlGrants' overrides and the grant audit.
+ * The actual MySQL names (adopted or derived) and account hosts an instance
+ * uses, for instanceMysqlGrants' overrides and the grant audit.
  */
-export function mysqlNamesOf(plan: AdoptionPlan): {
+export function mysqlNamesOf(plan: Pick<AdoptionPlan, "mysql">): {
   databases: Partial<Record<MysqlDatabaseKey, string>>;
   users: Partial<Record<MysqlRole, string>>;
+  hosts: Partial<Record<MysqlRole, string>>;
 } {
   const databases: Partial<Record<MysqlDatabaseKey, string>> = {};
   for (const [key, value] of Object.entries(plan.mysql.databases) as Array<[MysqlDatabaseKey, ResourceDecision]>) databases[key] = value.name;
   const users: Partial<Record<MysqlRole, string>> = {};
-  for (const [role, value] of Object.entries(plan.mysql.users) as Array<[MysqlRole, MysqlUserDecision]>) users[role] = value.name;
-  return { databases, users };
+  const hosts: Partial<Record<MysqlRole, string>> = {};
+  for (const [role, value] of Object.entries(plan.mysql.users) as Array<[MysqlRole, MysqlUserDecision]>) {
+    users[role] = value.name;
+    hosts[role] = value.host;
+  }
+  return { databases, users, hosts };
+}
+
+/** A decision's Pulumi resource options: the import id and what the program must leave alone; none when created. */
+export function adoptionOptions(decision: ResourceDecision): Pick<CustomResourceOptions, "import" | "ignoreChanges"> {
+  if (decision.action !== "import" || decision.importId === undefined) return {};
+  return { import: decision.importId, ...(decision.ignoreChanges.length > 0 ? { ignoreChanges: [...decision.ignoreChanges] } : {}) };
 }

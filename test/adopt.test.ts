@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { instanceMysqlGrants, mergeGrants } from "../components/mysql-grants";
 import { mongoUserName, mysqlDatabaseName, mysqlUserName, rabbitVhostName } from "../components/names";
-import { AdoptError, adoptSchema, atlasDatabaseUserImportId, mysqlNamesOf, planAdoption } from "../config/adopt";
+import { AdoptError, adoptSchema, adoptionOptions, atlasDatabaseUserImportId, mysqlNamesOf, planAdoption } from "../config/adopt";
 
 const PROJECT = "5f1d0c3b9e2a4b6c8d0e1f2a";
 const SERVICES = { xqueue: true, notes: false };
@@ -63,10 +63,10 @@ describe("adopt", () => {
   it("keeps adopted users' existing permissions until told otherwise, never their passwords", () => {
     const adopt = { mongodb: { user: "old" }, rabbitmq: { vhost: "v", users: { provider: "p" } } };
     const keeping = planAdoption("prod", SERVICES, adopt, { mongodbProjectId: PROJECT });
-    assert.deepEqual(keeping.mongodb.user.ignoreChanges, ["password", "roles", "scopes"]);
+    assert.deepEqual(keeping.mongodb.user.ignoreChanges, ["password", "roles", "scopes", "description"]);
     assert.deepEqual(keeping.rabbitmq.permissions.provider.ignoreChanges, ["permissions"]);
     const restricted = planAdoption("prod", SERVICES, { ...adopt, keepExistingPermissions: false }, { mongodbProjectId: PROJECT });
-    assert.deepEqual(restricted.mongodb.user.ignoreChanges, ["password"]);
+    assert.deepEqual(restricted.mongodb.user.ignoreChanges, ["password", "description"]);
     assert.deepEqual(restricted.rabbitmq.permissions.provider.ignoreChanges, []);
     assert.deepEqual(restricted.rabbitmq.users.provider.ignoreChanges, ["password"]);
   });
@@ -89,6 +89,31 @@ describe("adopt", () => {
     const onEdxapp = grants.filter((grant) => grant.user === "shared" && grant.databaseKey === "edxapp");
     assert.equal(onEdxapp.length, 1);
     assert.ok(onEdxapp[0]?.privileges.includes("ALTER") && onEdxapp[0]?.privileges.includes("SELECT"));
+  });
+
+  it("keeps one name on two hosts as two accounts, each with its own grants", () => {
+    const plan = planAdoption("prod", SERVICES, { mysql: { users: { edxapp: { name: "old", host: "10.0.%" }, migrate: "old" } } });
+    assert.equal(plan.mysql.users.migrate?.action, "import", "old@% is another account than old@10.0.%");
+    assert.equal(plan.mysql.users.migrate?.importId, "old@%");
+    const grants = mergeGrants(instanceMysqlGrants("prod", SERVICES, mysqlNamesOf(plan))).filter((grant) => grant.databaseKey === "edxapp" && grant.user === "old");
+    assert.deepEqual(grants.map((grant) => `${grant.role}@${grant.host}`).sort(), ["edxapp@10.0.%", "migrate@%"]);
+  });
+
+  it("turns a decision into Pulumi's import options, and a created or referenced one into none", () => {
+    const plan = planAdoption("prod", SERVICES, { mysql: { databases: { edxapp: "old_edxapp" } } });
+    assert.deepEqual(adoptionOptions(plan.mysql.databases.edxapp!), { import: "old_edxapp", ignoreChanges: ["defaultCharacterSet", "defaultCollation"] });
+    assert.deepEqual(adoptionOptions(plan.mysql.databases.edxapp_csmh!), {});
+    const referenced = planAdoption("prod", SERVICES, { mysql: { mode: "reference", databases: { edxapp: "old_edxapp" } } });
+    assert.deepEqual(adoptionOptions(referenced.mysql.databases.edxapp!), {});
+  });
+
+  it("refuses to adopt MySQL or MongoDB data for an instance whose databases are on its VM", () => {
+    assert.throws(
+      () => planAdoption("dev", SERVICES, { mysql: { databases: { edxapp: "old" } }, rabbitmq: { vhost: "old" } }, { databases: "ephemeral" }),
+      (error: Error) => /adopt\.mysql: the instance's databases are ephemeral .*set databases: persistent/.test(error.message) && !/adopt\.rabbitmq/.test(error.message),
+    );
+    // The broker is shared whatever the databases: its vhost can be adopted by any instance.
+    assert.equal(planAdoption("dev", SERVICES, { rabbitmq: { vhost: "old" } }, { databases: "ephemeral" }).rabbitmq.vhost.action, "import");
   });
 
   it("rejects adoption for services the instance does not run, naming the key and the fix", () => {

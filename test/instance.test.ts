@@ -189,6 +189,19 @@ describe("OpenEdxInstance", () => {
       for (const grant of grants) assert.equal(grant.inputs.host, "%");
     });
 
+    it("makes a read-only user that may only SELECT, on every database of the instance, and hands it to Ansible", async () => {
+      const readOnly = names.mysqlUserName("prod", "read_only");
+      assert.ok(ofType("prod", "mysql:index/user:User").some((user) => user.inputs.user === readOnly));
+      const databases = ofType("prod", "mysql:index/database:Database").map((d) => names.mysqlGrantDatabasePattern(String(d.inputs.name)));
+      const grants = ofType("prod", "mysql:index/grant:Grant").filter((grant) => grant.inputs.user === readOnly);
+      assert.deepEqual(grants.map((grant) => String(grant.inputs.database)).sort(), databases.sort());
+      for (const grant of grants) assert.deepEqual(grant.inputs.privileges, ["SELECT"]);
+      const vars = built.prod.instance.serviceVars;
+      assert.equal(await unwrap(vars.COMMON_MYSQL_READ_ONLY_USER), readOnly);
+      assert.ok(await pulumi.isSecret(pulumi.output(vars.COMMON_MYSQL_READ_ONLY_PASS)));
+      assert.equal(await unwrap(vars.COMMON_MYSQL_READ_ONLY_PASS), "pw-prod-secrets-password-mysql-read_only");
+    });
+
     it("creates utf8mb4 databases through a provider bound to the chosen server only", () => {
       const providers = ofType("prod", "pulumi:providers:mysql");
       assert.equal(providers.length, 1);

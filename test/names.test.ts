@@ -94,6 +94,10 @@ describe("names", () => {
   it("truncates a long id to a readable prefix plus the hash of the whole id", () => {
     const id = "sandbox-for-a-very-long-feature-branch-name-that-goes-on-and-on-1";
     assert.match(mysqlUserName(id, "ecommerce"), /^sandbox_for_[0-9a-f]{8}_ecommerce$/);
+    // The longest role suffix on the longest slug still fits MySQL's 32 characters.
+    const readOnly = mysqlUserName("abcdefghijklmnopqrstuvwxyz", "read_only");
+    assert.match(readOnly, /^abcdefghijkl_[0-9a-f]{8}_read_only$/);
+    assert.equal(readOnly.length, 31);
   });
 
   it("keeps ids apart that share a 60-character prefix or the same slug", () => {
@@ -142,7 +146,8 @@ describe("names", () => {
     assert.deepEqual(Object.keys(minimal), ["edxapp", "edxapp_csmh"]);
     const full = instanceDatabaseNames("prod", { xqueue: true, notes: true, ecommerce: true, discovery: true });
     assert.deepEqual(Object.keys(full), [...MYSQL_DATABASE_KEYS]);
-    assert.deepEqual(Object.keys(instanceMysqlUserNames("prod", { ecommerce: true })), ["edxapp", "migrate", "ecommerce"]);
+    assert.deepEqual(Object.keys(instanceMysqlUserNames("prod", { ecommerce: true })), ["edxapp", "migrate", "ecommerce", "read_only"]);
+    assert.deepEqual(Object.keys(instanceMysqlUserNames("prod", {})), ["edxapp", "migrate", "read_only"], "edxapp, migrate and read_only always");
   });
 
   it("rejects unknown services and roles, and bad VM name parts, naming the problem", () => {
