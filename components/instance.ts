@@ -98,6 +98,25 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
     const retention: DataRetention = { retainOnDelete: settings.data.retainOnDelete, protect: settings.data.protect };
     this.instanceId = instanceId;
 
+    // Adopted names and actions (without `adopt`, everything is created under the derived names), and the
+    // adopted users' passwords: checked before any resource is declared.
+    const adoption = planAdoption(instanceId, services, settings.adopt, {
+      ...(config.mongodb ? { mongodbProjectId: config.mongodb.projectId } : {}),
+      databases: settings.databases,
+    });
+    const rabbitConfig = config.rabbitmq;
+    // Ephemeral databases get the same user names on the VM's own servers, plus the local admin user.
+    const mysqlUserRoles: string[] = [...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)];
+    // Adopted users keep the passwords the old site still uses: they come from credentials, none is generated.
+    const mysqlExisting = (role: string) => (persistent ? adoption.mysql.users[role as MysqlRole]?.existingPasswordKey : undefined);
+    const mongoExisting = persistent ? adoption.mongodb.user.existingPasswordKey : undefined;
+    const rabbitExisting = (role: RabbitRole) => (rabbitConfig ? adoption.rabbitmq.users[role].existingPasswordKey : undefined);
+    const existingPasswords = adoptedPasswords(
+      [...mysqlUserRoles.map(mysqlExisting), mongoExisting, ...RABBIT_ROLES.map(rabbitExisting)].filter((key): key is string => key !== undefined),
+      config.credentialKeys,
+      args.credentials,
+    );
+
     this.domains = deriveDomains({
       subDomain: settings.subDomain,
       baseDomain: settings.baseDomain,
@@ -130,23 +149,6 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // Adopted names and actions; without `adopt`, everything is created under the derived names.
-    const adoption = planAdoption(instanceId, services, settings.adopt, {
-      ...(config.mongodb ? { mongodbProjectId: config.mongodb.projectId } : {}),
-      databases: settings.databases,
-    });
-    const rabbitConfig = config.rabbitmq;
-    // Ephemeral databases get the same user names on the VM's own servers, plus the local admin user.
-    const mysqlUserRoles: string[] = [...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)];
-    // Adopted users keep the passwords the old site still uses: they come from credentials, none is generated.
-    const mysqlExisting = (role: string) => (persistent ? adoption.mysql.users[role as MysqlRole]?.existingPasswordKey : undefined);
-    const mongoExisting = persistent ? adoption.mongodb.user.existingPasswordKey : undefined;
-    const rabbitExisting = (role: RabbitRole) => (rabbitConfig ? adoption.rabbitmq.users[role].existingPasswordKey : undefined);
-    const existingPasswords = adoptedPasswords(
-      [...mysqlUserRoles.map(mysqlExisting), mongoExisting, ...RABBIT_ROLES.map(rabbitExisting)].filter((key): key is string => key !== undefined),
-      config.credentialKeys,
-      args.credentials,
-    );
     this.secrets = new Secrets(
       `${name}-secrets`,
       {

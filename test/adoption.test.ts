@@ -280,7 +280,7 @@ describe("adoption", () => {
       assert.notEqual(await unwrap(vars.COMMON_MYSQL_READ_ONLY_PASS), PASSWORDS["mysql.edxapp"], "the new read-only user has its own generated password");
     });
 
-    it("refuses to run without a needed password, naming every key and the command that sets it", () => {
+    it("refuses to run without a needed password, naming every key and the command that sets it", async () => {
       assert.throws(
         () => new instanceModule.OpenEdxInstance("nopw", { instanceId: "nopw", config: stackConfig({ ...production, subDomain: "nopw", adopt: adoptAll }) }),
         (error: Error) =>
@@ -288,6 +288,8 @@ describe("adoption", () => {
             error.message,
           ) && ["mysql.xqueue", "mongodb", "rabbitmq.provider"].every((key) => error.message.includes(`adoptedPasswords.${key}:`)),
       );
+      await settle();
+      assert.deepEqual(resourcesOf("nopw").map((r) => r.type), ["openedx-im:instance:OpenEdxInstance"], "nothing is declared before the check");
     });
 
     it("reports a password missing from credentials when its value is read, without printing the others", async () => {
