@@ -14,6 +14,7 @@
  * users keep their passwords, read from `credentials.adoptedPasswords`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigProblems } from "../config/problems";
 import { planAdoption } from "../config/adopt";
 import type { Credentials, MongodbConfig, RabbitmqConfig } from "../config/schema";
 import type { StackConfig } from "../config/stack-config";
@@ -352,12 +353,12 @@ export function adoptedPasswords(
 ): Record<string, pulumi.Output<string>> {
   const wanted = [...new Set(keys)].sort();
   if (wanted.length === 0) return {};
-  const missingMessage = (missing: string[]) =>
-    [
-      `${ADOPTED_PASSWORDS_KEY}: adopted users keep their existing passwords, and ${missing.length === 1 ? "this one is" : "these are"} not set:`,
-      ...missing.map((key) => `  ${ADOPTED_PASSWORDS_KEY}.${key}: set it with: ${setAdoptedPasswordCommand(key)}`),
-    ].join("\n");
-  if (!credentials || !credentialKeys.includes("adoptedPasswords")) throw new Error(missingMessage(wanted));
+  const missingLines = (missing: string[]) =>
+    missing.map(
+      (key) => `${ADOPTED_PASSWORDS_KEY}.${key}: set it with: ${setAdoptedPasswordCommand(key)} (an adopted user keeps its password)`,
+    );
+  const missingMessage = (missing: string[]) => missingLines(missing).join("\n");
+  if (!credentials || !credentialKeys.includes("adoptedPasswords")) throw new ConfigProblems(missingLines(wanted));
   const all = credentials.apply((values) => {
     const found = Object.fromEntries(wanted.map((key) => [key, lookUpAdoptedPassword(values.adoptedPasswords, key)]));
     const missing = wanted.filter((key) => found[key] === undefined);

@@ -142,7 +142,10 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
   if (instance.adopt !== undefined) {
     const mongodb = parsed.mongodb as MongodbConfig | undefined;
     problems.push(
-      ...adoptionProblems(instance.adopt, resolvedServices(instance), mongodb ? { mongodbProjectId: mongodb.projectId } : {}),
+      ...adoptionProblems(instance.adopt, resolvedServices(instance), {
+        databases,
+        ...(mongodb ? { mongodbProjectId: mongodb.projectId } : {}),
+      }),
     );
   }
   if (problems.length > 0) return { ok: false, problems };

@@ -3,15 +3,10 @@ import { checkMatrix } from "../config/matrix/check";
 import { versionMatrix } from "../config/matrix/data";
 import type { Credentials } from "../config/schema";
 import { NAMESPACE, type StackConfig, validateStackConfig } from "../config/stack-config";
+import { ConfigProblems } from "../config/problems";
 import { isConfigSecret } from "./sdk-internals";
 
-/** Invalid configuration: each line names a key and what it allows. */
-export class ConfigProblems extends Error {
-  constructor(readonly problems: string[]) {
-    super(`the stack configuration is invalid:\n${problems.map((p) => `  ${p}`).join("\n")}`);
-    this.name = "ConfigProblems";
-  }
-}
+export { ConfigProblems };
 
 export interface LoadedConfig {
   config: StackConfig;

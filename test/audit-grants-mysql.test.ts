@@ -121,7 +121,8 @@ describe("audit-grants against MariaDB", function () {
   let listFile: string;
 
   const databasesOf = (id: string): string[] => [mysqlDatabaseName(id, "edxapp"), mysqlDatabaseName(id, "edxapp_csmh")];
-  const usersOf = (id: string): string[] => [mysqlUserName(id, "edxapp"), mysqlUserName(id, "migrate")];
+  const writersOf = (id: string): string[] => [mysqlUserName(id, "edxapp"), mysqlUserName(id, "migrate")];
+  const usersOf = (id: string): string[] => [...writersOf(id), mysqlUserName(id, "read_only")];
 
   function runCli(...args: string[]): CliRun {
     const result = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tools/audit-grants/cli.ts"), "--instances", listFile, ...args], {
@@ -228,7 +229,8 @@ describe("audit-grants against MariaDB", function () {
       [ids.a, ids.b],
       [ids.b, ids.a],
     ] as const) {
-      for (const user of usersOf(self)) {
+      // The read-only user may not INSERT, which is how a user is checked here.
+      for (const user of writersOf(self)) {
         assert.equal(await canUse(user, mysqlDatabaseName(self, "edxapp")), true, `${user} lost its own database`);
         assert.equal(await canUse(user, mysqlDatabaseName(other, "edxapp")), false, `${user} still reaches ${other}`);
       }
@@ -244,7 +246,7 @@ describe("audit-grants against MariaDB", function () {
     const report = JSON.parse(json.output) as { changed: boolean; remainingFindings: number; mysql: { accounts: Array<{ findings: unknown[] }> } };
     assert.equal(report.changed, false);
     assert.equal(report.remainingFindings, 0);
-    assert.equal(report.mysql.accounts.length, 4);
+    assert.equal(report.mysql.accounts.length, 6);
     assertNoSecrets(json.output);
   });
 
