@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/stack-config";
 import { mockResourceState } from "../stacks/plan/mocks";
+import { type Registration, isSecretValue, plain, settle, setUpRecordingMocks, unwrap } from "./support/pulumi-mocks";
 
 /**
  * Adoption (config/adopt.ts) as the components carry it out, under Pulumi mocks:
@@ -11,45 +12,7 @@ import { mockResourceState } from "../stacks/plan/mocks";
  * example stack Pulumi.legacy.yaml through the offline plan.
  */
 
-interface Registration {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-  protect: boolean;
-  retainOnDelete: boolean;
-  importId: string;
-  ignoreChanges: string[];
-}
-
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-  getProtect?(): boolean;
-  getRetainondelete?(): boolean;
-  getImportid(): string;
-  getIgnorechangesList(): string[];
-}
-type Register = (req: RegisterRequest, callback: (err: Error | null, response?: unknown) => void) => Promise<void>;
-
-const registrations: Registration[] = [];
-
-function isSecretValue(value: unknown): boolean {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
-}
-
-function plain(value: unknown): unknown {
-  return isSecretValue(value) ? (value as { value: unknown }).value : value;
-}
-
-async function settle(): Promise<void> {
-  const internals = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
-  if (internals.waitForRPCs) await internals.waitForRPCs();
-}
-
-async function unwrap<T>(value: pulumi.Input<T>): Promise<T> {
-  return new Promise((resolve) => pulumi.output(value).apply((resolved) => resolve(resolved as T)));
-}
+let registrations: Registration[] = [];
 
 /** An Output's settled value or its error: the SDK keeps the promise on the Output (not in its public types). */
 function settled(value: pulumi.Output<unknown>): Promise<unknown> {
@@ -127,29 +90,7 @@ let referenced: Instance;
 
 describe("adoption", () => {
   before(async () => {
-    await pulumi.runtime.setMocks(
-      {
-        newResource: (args) => ({ id: `${args.name}-id`, state: mockResourceState(args.type, args.name, args.inputs) }),
-        call: (args) => args.inputs,
-      },
-      "openedx-im",
-      "adoption",
-      false,
-    );
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: Register };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = async (req, callback) => {
-      registrations.push({
-        type: req.getType(),
-        name: req.getName(),
-        inputs: req.getObject()?.toJavaScript() ?? {},
-        protect: req.getProtect?.() ?? false,
-        retainOnDelete: req.getRetainondelete?.() ?? false,
-        importId: req.getImportid(),
-        ignoreChanges: req.getIgnorechangesList(),
-      });
-      await register(req, callback);
-    };
+    registrations = await setUpRecordingMocks({ stack: "adoption", state: (args) => mockResourceState(args.type, args.name, args.inputs) });
     configModule = await import("../config/stack-config.js");
     instanceModule = await import("../components/instance.js");
     names = await import("../components/names.js");

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/stack-config";
+import { type Registration, isSecretValue, plain, settle, setUpRecordingMocks, unwrap } from "./support/pulumi-mocks";
 
 /**
  * OpenEdxInstance under Pulumi mocks: every registration the SDK sends is
@@ -11,49 +12,8 @@ import type { StackConfig } from "../config/stack-config";
  * would receive it. Only the cloud's answers are mocked.
  */
 
-interface Registration {
-  type: string;
-  name: string;
-  parent: string;
-  inputs: Record<string, unknown>;
-  protect: boolean;
-  retainOnDelete: boolean;
-  deleteBeforeReplace: boolean;
-}
-
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-  getProtect?(): boolean;
-  getRetainondelete?(): boolean;
-  getDeletebeforereplace(): boolean;
-}
-type Register = (req: RegisterRequest, callback: (err: Error | null, response?: unknown) => void) => Promise<void>;
-
-const registrations: Registration[] = [];
-const SECRET_SIG = pulumi.runtime.specialSecretSig;
-const SIG_KEY = pulumi.runtime.specialSigKey;
+let registrations: Registration[] = [];
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "pem", type: "pkcs1" }).toString();
-
-function isSecretValue(value: unknown): boolean {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
-
-/** The plain value of a serialized input, secret or not. */
-function plain(value: unknown): unknown {
-  return isSecretValue(value) ? (value as { value: unknown }).value : value;
-}
-
-async function settle(): Promise<void> {
-  const internals = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
-  if (internals.waitForRPCs) await internals.waitForRPCs();
-}
-
-async function unwrap<T>(value: pulumi.Input<T>): Promise<T> {
-  return new Promise((resolve) => pulumi.output(value).apply((resolved) => resolve(resolved as T)));
-}
 
 type InstanceModule = typeof import("../components/instance");
 type NamesModule = typeof import("../components/names");
@@ -120,34 +80,12 @@ function ofType(prefix: string, type: string): Registration[] {
 
 describe("OpenEdxInstance", () => {
   before(async () => {
-    await pulumi.runtime.setMocks(
-      {
-        newResource: (args) => {
-          const state: Record<string, unknown> = { ...args.inputs };
-          if (args.type === "tls:index/privateKey:PrivateKey") state.privateKeyPem = rsaPem;
-          if (args.type === "random:index/randomPassword:RandomPassword") state.result = `pw-${args.name}`.slice(0, 60);
-          return { id: `${args.name}-id`, state };
-        },
-        call: (args) => args.inputs,
-      },
-      "openedx-im",
-      "test",
-      false,
-    );
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: Register };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = async (req, callback) => {
-      registrations.push({
-        type: req.getType(),
-        name: req.getName(),
-        parent: req.getParent(),
-        inputs: req.getObject()?.toJavaScript() ?? {},
-        protect: req.getProtect?.() ?? false,
-        retainOnDelete: req.getRetainondelete?.() ?? false,
-        deleteBeforeReplace: req.getDeletebeforereplace(),
-      });
-      await register(req, callback);
-    };
+    registrations = await setUpRecordingMocks({ stack: "test", state: (args) => {
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "tls:index/privateKey:PrivateKey") state.privateKeyPem = rsaPem;
+        if (args.type === "random:index/randomPassword:RandomPassword") state.result = `pw-${args.name}`.slice(0, 60);
+        return state;
+      } });
     // Resources register on construction: import the components only once the mocks are in place.
     configModule = await import("../config/stack-config.js");
     instanceModule = await import("../components/instance.js");

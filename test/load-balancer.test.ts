@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import type { HaproxyFragment } from "../components/haproxy";
+import { type Registration, isSecretValue, plain, settle, setUpRecordingMocks } from "./support/pulumi-mocks";
 
 /**
  * LoadBalancerFragment under Pulumi mocks: every registration is recorded as the
@@ -9,44 +10,8 @@ import type { HaproxyFragment } from "../components/haproxy";
  * dependencies). Only the remote host's answers are mocked.
  */
 
-interface Registration {
-  type: string;
-  name: string;
-  urn: string;
-  parent: string;
-  inputs: Record<string, unknown>;
-  dependencies: string[];
-  deleteBeforeReplace: boolean;
-  additionalSecretOutputs: string[];
-  replaceOnChanges: string[];
-}
-
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-  getDependenciesList(): string[];
-  getDeletebeforereplace(): boolean;
-  getAdditionalsecretoutputsList(): string[];
-  getReplaceonchangesList(): string[];
-}
-type Register = (req: RegisterRequest, callback: (err: Error | null, response?: { getUrn(): string }) => void) => Promise<void>;
-
-const registrations: Registration[] = [];
+let registrations: Registration[] = [];
 const SECRET_SIG = pulumi.runtime.specialSecretSig;
-const SIG_KEY = pulumi.runtime.specialSigKey;
-
-function isSecretValue(value: unknown): boolean {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-}
-function plain(value: unknown): unknown {
-  return isSecretValue(value) ? (value as { value: unknown }).value : value;
-}
-async function settle(): Promise<void> {
-  const internals = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
-  if (internals.waitForRPCs) await internals.waitForRPCs();
-}
 
 class HealthCheck extends pulumi.CustomResource {
   constructor(name: string) {
@@ -78,33 +43,7 @@ describe("LoadBalancerFragment", () => {
   let healthCheckUrn: string;
 
   before(async () => {
-    await pulumi.runtime.setMocks(
-      {
-        newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "" } }),
-        call: (args) => args.inputs,
-      },
-      "openedx-im",
-      "test",
-      false,
-    );
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: Register };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = async (req, callback) => {
-      await register(req, (err, response) => {
-        registrations.push({
-          type: req.getType(),
-          name: req.getName(),
-          urn: response?.getUrn() ?? "",
-          parent: req.getParent(),
-          inputs: req.getObject()?.toJavaScript() ?? {},
-          dependencies: req.getDependenciesList(),
-          deleteBeforeReplace: req.getDeletebeforereplace(),
-          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-          replaceOnChanges: req.getReplaceonchangesList(),
-        });
-        callback(err, response);
-      });
-    };
+    registrations = await setUpRecordingMocks({ stack: "test", state: (args) => ({ ...args.inputs, stdout: "", stderr: "" }) });
     lbModule = await import("../components/load-balancer.js");
 
     // Stands in for the active appserver's health check.

@@ -12,68 +12,13 @@ import * as pulumi from "@pulumi/pulumi";
 // These modules register nothing when imported; the resources are created after the mocks are set.
 import * as healthModule from "../components/health-check";
 import * as provisioningModule from "../components/provisioning";
+import { type Registration, isSecretValue, plain as plainValue, setUpRecordingMocks, unwrap } from "./support/pulumi-mocks";
 
 const ROOT = resolve(__dirname, "..");
-/** The signature the SDK wraps a secret value in when it sends it to the engine. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-interface Registration {
-  type: string;
-  name: string;
-  parent: string;
-  /** Inputs as sent to the engine, secrets still wrapped. */
-  object: Record<string, unknown>;
-  additionalSecretOutputs: string[];
-  dependencies: string[];
-}
-
-const registrations: Registration[] = [];
-
-async function setUpMocks(): Promise<void> {
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
-      call: (args) => args.inputs,
-    },
-    "openedx-im",
-    "provisioning-test",
-    false,
-  );
-  // Keep what the SDK sends, options included, before the mock monitor reduces it to inputs.
-  const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource: (req: RegisterRequest, callback: unknown) => Promise<void>;
-  };
-  const original = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, callback) => {
-    registrations.push({
-      type: req.getType(),
-      name: req.getName(),
-      parent: req.getParent(),
-      object: req.getObject()?.toJavaScript() ?? {},
-      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-      dependencies: req.getDependenciesList(),
-    });
-    return original(req, callback);
-  };
-}
-
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-  getAdditionalsecretoutputsList(): string[];
-  getDependenciesList(): string[];
-}
-
-function unwrap<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((r) => output.apply(r));
-}
+let registrations: Registration[] = [];
 
 function unwrapSecret(value: unknown): { secret: boolean; value: unknown } {
-  if (typeof value === "object" && value !== null && SECRET_SIG in value)
-    return { secret: true, value: (value as unknown as { value: unknown }).value };
-  return { secret: false, value };
+  return { secret: isSecretValue(value), value: plainValue(value) };
 }
 
 describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
@@ -93,7 +38,7 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
   });
 
   before(async () => {
-    await setUpMocks();
+    registrations = await setUpRecordingMocks({ stack: "provisioning-test" });
     provisioning = new provisioningModule.Provisioning("dev-a1b2c3d4-provision0", {
       appServerId: "a1b2c3d4-0",
       host: pulumi.output("203.0.113.7"),
@@ -132,14 +77,14 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
   });
 
   it("runs a constant command string that holds no value from config", () => {
-    const { object } = commandOf("dev-a1b2c3d4-provision0");
+    const { inputs: object } = commandOf("dev-a1b2c3d4-provision0");
     assert.equal(object.create, provisioningModule.PROVISION_COMMAND);
     for (const value of ["203.0.113.7", "a1b2c3d4", configuration.repository, "redwood", "openedx_native.yml", "dev.sandbox", "$(id)", secretPassword])
       assert.equal(String(object.create).includes(value), false, value);
   });
 
   it("hands the settings over as environment values", () => {
-    const environment = commandOf("dev-a1b2c3d4-provision0").object.environment as Record<string, string>;
+    const environment = commandOf("dev-a1b2c3d4-provision0").inputs.environment as Record<string, string>;
     assert.deepEqual(environment, {
       OPENEDX_IM_HOST: "203.0.113.7",
       OPENEDX_IM_APPSERVER_ID: "a1b2c3d4-0",
@@ -154,13 +99,13 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
   });
 
   it("sends the variables and the SSH key on standard input, as one secret", () => {
-    const stdin = unwrapSecret(commandOf("dev-a1b2c3d4-provision0").object.stdin);
+    const stdin = unwrapSecret(commandOf("dev-a1b2c3d4-provision0").inputs.stdin);
     assert.equal(stdin.secret, true, "stdin is secret");
     const request = JSON.parse(String(stdin.value)) as { variables: Record<string, unknown>; sshPrivateKey: string };
     assert.equal(request.variables.EDXAPP_MYSQL_PASSWORD, secretPassword);
     assert.equal(request.variables.EDXAPP_PLATFORM_NAME, "Open edX development sandbox $(id)");
     assert.equal(request.sshPrivateKey, sshKey);
-    const plainStdin = unwrapSecret(commandOf("plain-provision0").object.stdin);
+    const plainStdin = unwrapSecret(commandOf("plain-provision0").inputs.stdin);
     assert.equal(plainStdin.secret, true, "stdin is secret even when no input was");
     assert.deepEqual(JSON.parse(String(plainStdin.value)), { variables: { EDXAPP_LMS_BASE: "plain.example.org" } });
   });
@@ -168,8 +113,8 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
   it("keeps the command's output out of state and logs", () => {
     const registration = commandOf("dev-a1b2c3d4-provision0");
     assert.deepEqual([...registration.additionalSecretOutputs].sort(), ["stderr", "stdout"]);
-    assert.equal(registration.object.logging, "none");
-    assert.equal(registration.object.addPreviousOutputInEnv, false);
+    assert.equal(registration.inputs.logging, "none");
+    assert.equal(registration.inputs.addPreviousOutputInEnv, false);
   });
 
   it("makes the command itself wait for what the component was told to depend on", async () => {
@@ -196,19 +141,19 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
     assert.equal(buildDigest({ ...base, ansibleVars: { ...ansibleVars(), EDXAPP_MYSQL_PASSWORD: pulumi.secret("other") } }), digest);
     assert.notEqual(buildDigest({ ...base, ansibleVars: { ...ansibleVars(), EDX_PLATFORM_VERSION: "master" } }), digest);
     assert.notEqual(buildDigest({ ...base, configuration: { ...configuration, ref: "other" } }), digest);
-    const triggers = commandOf("dev-a1b2c3d4-provision0").object.triggers as unknown[];
+    const triggers = commandOf("dev-a1b2c3d4-provision0").inputs.triggers as unknown[];
     assert.deepEqual(triggers, ["a1b2c3d4-0", "203.0.113.7", digest]);
   });
 
   it("health check: a constant command, address and Host header through the environment", () => {
     const registration = commandOf("dev-a1b2c3d4-health0");
-    assert.equal(registration.object.create, healthModule.HEALTH_CHECK_COMMAND);
-    const environment = registration.object.environment as Record<string, string>;
+    assert.equal(registration.inputs.create, healthModule.HEALTH_CHECK_COMMAND);
+    const environment = registration.inputs.environment as Record<string, string>;
     assert.equal(environment.OPENEDX_IM_HEALTH_ADDRESS, "203.0.113.7");
     assert.equal(environment.OPENEDX_IM_HEALTH_HOST, "dev.sandbox.opencraft.example");
-    assert.equal(String(registration.object.create).includes("203.0.113.7"), false);
-    assert.deepEqual(registration.object.triggers, ["203.0.113.7"]);
-    assert.equal(registration.object.addPreviousOutputInEnv, false);
+    assert.equal(String(registration.inputs.create).includes("203.0.113.7"), false);
+    assert.deepEqual(registration.inputs.triggers, ["203.0.113.7"]);
+    assert.equal(registration.inputs.addPreviousOutputInEnv, false);
   });
 });
 

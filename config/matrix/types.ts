@@ -52,16 +52,11 @@ export interface ResolvedApplication {
   path?: string;
 }
 
-export interface ResolvedRelease {
+/** A release as one (deployment, stage) or stack gets it: its facts and every application resolved. */
+export interface ResolvedRelease extends SupportedRelease {
   release: string;
-  /** Set when the release came from (deployment, stage). */
+  /** Set when the release came from a deployment. */
   deployment?: string;
   stage?: Stage;
-  ref: string;
-  python: string;
-  node: string;
-  provisioner: Provisioner;
-  configuration?: { repository: string; ref: string; playbook: string };
-  tutorVersion?: string;
   applications: Record<string, ResolvedApplication>;
 }
