@@ -5,6 +5,7 @@
  */
 import * as gandi from "@pulumiverse/gandi";
 import * as pulumi from "@pulumi/pulumi";
+import { gandiRecordImportId } from "../config/adopt";
 import type { InstanceDomain } from "./domains";
 
 /** Where the instance's names point: a host name (CNAME) or addresses (A/AAAA). */
@@ -80,6 +81,8 @@ export interface DnsArgs {
   domains: InstanceDomain[];
   target: DnsTarget;
   ttl: number;
+  /** Existing domain records during a migration (config/adopt.ts `adopt.dns`). */
+  existingRecords?: "keep" | "import";
 }
 
 export class Dns extends pulumi.ComponentResource {
@@ -91,8 +94,16 @@ export class Dns extends pulumi.ComponentResource {
     super("openedx-im:instance:Dns", name, {}, opts);
     this.resourceName = name;
     this.args = args;
-    this.records = domainRecords(args.domains, args.target).map((spec) =>
-      this.record(`${name}-${spec.key}`, { name: spec.name, type: spec.type, values: spec.values }, { parent: this }),
+    const specs = args.existingRecords === "keep" ? [] : domainRecords(args.domains, args.target);
+    this.records = specs.map((spec) =>
+      this.record(
+        `${name}-${spec.key}`,
+        { name: spec.name, type: spec.type, values: spec.values },
+        args.existingRecords === "import"
+          ? // Taken over as they are: an import whose inputs differ from the record fails.
+            { parent: this, import: gandiRecordImportId(args.zone, spec.name, spec.type), ignoreChanges: ["values", "ttl"] }
+          : { parent: this },
+      ),
     );
     this.registerOutputs({ records: this.records.map((record) => record.href) });
   }
@@ -117,7 +128,7 @@ export class Dns extends pulumi.ComponentResource {
   private record(
     resourceName: string,
     record: { name: string; type: pulumi.Input<string>; values: pulumi.Input<string>[] },
-    opts: pulumi.ResourceOptions,
+    opts: pulumi.CustomResourceOptions,
   ): gandi.livedns.Record {
     return new gandi.livedns.Record(
       resourceName,

@@ -146,6 +146,7 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
         domains: config.loadBalancer ? this.domains : [],
         target: dnsTarget(config.loadBalancer),
         ttl: settings.dnsTtl,
+        ...(settings.adopt?.dns ? { existingRecords: settings.adopt.dns } : {}),
       },
       { parent: this },
     );

@@ -99,7 +99,21 @@ export const adoptSchema = z.strictObject({
       users: z.partialRecord(z.enum(RABBIT_ROLES), rabbitName).optional(),
     })
     .optional(),
+  /**
+   * The instance's domain records already exist (the old site serves them).
+   * `keep`: leave them alone — the stack declares none, so the old site keeps its
+   * traffic while the new appserver is built and checked. `import`: the cut-over —
+   * the stack takes the existing records over (same name and type, import id
+   * `<zone>/<name>/<type>`) without changing them; remove `dns` and `pulumi up`
+   * again to point them at the load balancer.
+   */
+  dns: z.enum(["keep", "import"], { error: "must be keep (records stay as they are) or import (taken over, unchanged)" }).optional(),
 });
+
+/** The Gandi LiveDNS record import id. */
+export function gandiRecordImportId(zone: string, name: string, type: string): string {
+  return `${zone}/${name}/${type}`;
+}
 
 export type AdoptConfig = z.infer<typeof adoptSchema>;
 

@@ -1,4 +1,7 @@
 import { strict as assert } from "node:assert";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/stack-config";
 import { mockResourceState } from "../stacks/plan/mocks";
@@ -329,3 +332,54 @@ describe("Pulumi.legacy.yaml (offline plan)", function () {
       assert.ok(r.retainOnDelete && r.protect, `${r.type} ${r.name}`);
   });
 });
+
+describe("adopting the domain records at the cut-over (offline plan)", function () {
+  this.timeout(120_000);
+  type Plan = Awaited<ReturnType<typeof import("../stacks/plan/stack")["renderStack"]>>;
+  const RECORD = "gandi:livedns/record:Record";
+  let root: string;
+
+  /** Pulumi.legacy.yaml with `adopt.dns` set to `mode` (or removed), rendered from a scratch root. */
+  async function renderWithDns(mode: "keep" | "import" | undefined): Promise<Plan> {
+    const { renderStack } = await import("../stacks/plan/stack.js");
+    const text = readFileSync(join(__dirname, "..", "Pulumi.legacy.yaml"), "utf8");
+    const edited = mode === undefined ? text.replace(/^ {6}dns: keep\n/m, "") : text.replace(/^( {6}dns: )keep$/m, `$1${mode}`);
+    assert.notEqual(edited === text, mode !== "keep", "the example stack's adopt.dns line moved");
+    writeFileSync(join(root, "Pulumi.legacy.yaml"), edited);
+    return renderStack("legacy", root);
+  }
+  const domainRecordsOf = (plan: Plan) => plan.resources.filter((r) => r.type === RECORD && !/-vm\d+-/.test(r.name));
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), "openedx-im-dns-adopt-"));
+    writeFileSync(join(root, "Pulumi.yaml"), readFileSync(join(__dirname, "..", "Pulumi.yaml")));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it("keep: declares no record for the instance's names (the old site keeps them), only the new VMs' names", async () => {
+    const plan = await renderWithDns("keep");
+    assert.deepEqual(domainRecordsOf(plan).map((r) => r.name), []);
+    assert.ok(plan.resources.some((r) => r.type === RECORD && /-vm0-a20261201$/.test(r.name)));
+  });
+
+  it("import: takes each existing record over by zone/name/type without changing it", async () => {
+    const plan = await renderWithDns("import");
+    const records = domainRecordsOf(plan);
+    assert.equal(records.length, 4);
+    for (const r of records) {
+      assert.equal(r.importId, `${r.inputs.zone}/${r.inputs.name}/${r.inputs.type}`);
+      assert.deepEqual(r.ignoreChanges, ["ttl", "values"]);
+    }
+  });
+
+  it("afterwards: the records are managed and point at the load balancer", async () => {
+    const plan = await renderWithDns(undefined);
+    const records = domainRecordsOf(plan);
+    assert.equal(records.length, 4);
+    for (const r of records) {
+      assert.equal(r.importId, undefined);
+      assert.deepEqual(r.inputs.values, ["lb1.opencraft.example."]);
+    }
+  });
+});
+
