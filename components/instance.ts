@@ -41,6 +41,17 @@ import {
 import { RabbitVhost } from "./rabbitmq";
 import { Secrets } from "./secrets";
 import { SecurityGroup, securityGroupRules } from "./security-group";
+import {
+  type BrokerConnection,
+  type MongoConnection,
+  type MysqlConnection,
+  type ServiceVars,
+  brokerServiceVars,
+  mongoServiceVars,
+  mysqlServiceVars,
+  secretKeyNames,
+  secretServiceVars,
+} from "./service-vars";
 
 export interface OpenEdxInstanceArgs {
   /** The Pulumi stack name; every derived name comes from it (components/names.ts). */
@@ -50,22 +61,9 @@ export interface OpenEdxInstanceArgs {
   credentials?: pulumi.Output<Credentials>;
 }
 
-export type ServiceVars = Record<string, pulumi.Input<unknown>>;
 
 const MONGO_DEFAULT_PORT = 27017;
 const LOCALHOST = "localhost";
-/** The Django user the LMS authenticates to XQueue as. */
-const XQUEUE_LMS_USER = "lms";
-
-/** Secret keys of the instance, by Ansible variable name; which ones depends on the services it runs. */
-export function secretKeyNames(services: ServiceFlags): string[] {
-  const names = ["EDXAPP_EDXAPP_SECRET_KEY", "EDXAPP_JWT_SECRET_KEY", "EDXAPP_EDX_API_KEY", "EDXAPP_PROFILE_IMAGE_HASH_SEED", "FORUM_API_KEY"];
-  if (services.notes) names.push("EDX_NOTES_API_SECRET_KEY");
-  if (services.ecommerce) names.push("ECOMMERCE_SECRET_KEY");
-  if (services.discovery) names.push("DISCOVERY_SECRET_KEY");
-  return names;
-}
-
 /**
  * Local users the configuration playbooks create on the VM's own MySQL when
  * databases are ephemeral. On shared servers the users are exactly those of
@@ -397,37 +395,6 @@ function rabbitAdmin(
   };
 }
 
-// ---------------------------------------------------------------------------
-// Connections, then the Ansible variables of the configuration repository.
-
-interface MysqlConnection {
-  host: string;
-  port: number;
-  /** Database names by key, for the databases the instance has. */
-  databases: Partial<Record<string, pulumi.Input<string>>>;
-  /** User name and password by role; a name resolves only once the user's grants exist. */
-  users: Partial<Record<string, { name: pulumi.Input<string>; password: pulumi.Input<string> }>>;
-}
-
-interface MongoConnection {
-  hosts: string[];
-  port: number;
-  replicaSet?: string;
-  databases: { main: string; forum: string };
-  user: pulumi.Input<string>;
-  password: pulumi.Input<string>;
-  useTls: boolean;
-  authDatabase?: string;
-}
-
-interface BrokerConnection {
-  host: string;
-  port: number;
-  useTls: boolean;
-  vhost: pulumi.Input<string>;
-  users: Record<RabbitRole, { name: pulumi.Input<string>; password: pulumi.Input<string> }>;
-}
-
 /** Waits for `resources` to exist before yielding `value`, so a consumer of the value waits too. */
 function after<T>(value: pulumi.Input<T>, resources: pulumi.CustomResource[]): pulumi.Output<T> {
   return pulumi.all([value, ...resources.map((resource) => resource.id)]).apply(([resolved]) => resolved as T);
@@ -477,146 +444,6 @@ function brokerConnectionOf(config: RabbitmqConfig, vhost: RabbitVhost, password
     users[role] = { name: after(vhost.userName(role), permissions ? [permissions] : []), password: passwords[role] };
   }
   return { host: config.host, port: config.port ?? (useTls ? 5671 : 5672), useTls, vhost: vhost.vhostName, users };
-}
-
-function hostPort(host: string, port: number): string {
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
-}
-
-export function mysqlServiceVars(connection: MysqlConnection, services: ServiceFlags): ServiceVars {
-  const { host, port } = connection;
-  const user = (role: string) => {
-    const found = connection.users[role];
-    if (!found) throw new Error(`OpenEdxInstance: no MySQL user for role "${role}"`);
-    return found;
-  };
-  const database = (key: string) => {
-    const found = connection.databases[key];
-    if (found === undefined) throw new Error(`OpenEdxInstance: no MySQL database "${key}"`);
-    return found;
-  };
-  const vars: ServiceVars = {
-    EDXAPP_MYSQL_HOST: host,
-    EDXAPP_MYSQL_PORT: port,
-    EDXAPP_MYSQL_DB_NAME: database("edxapp"),
-    EDXAPP_MYSQL_USER: user("edxapp").name,
-    EDXAPP_MYSQL_PASSWORD: user("edxapp").password,
-    EDXAPP_MYSQL_CSMH_HOST: host,
-    EDXAPP_MYSQL_CSMH_PORT: port,
-    EDXAPP_MYSQL_CSMH_DB_NAME: database("edxapp_csmh"),
-    EDXAPP_MYSQL_CSMH_USER: user("edxapp").name,
-    EDXAPP_MYSQL_CSMH_PASSWORD: user("edxapp").password,
-    COMMON_MYSQL_MIGRATE_USER: user("migrate").name,
-    COMMON_MYSQL_MIGRATE_PASS: user("migrate").password,
-  };
-  if (connection.users.read_only) {
-    vars.COMMON_MYSQL_READ_ONLY_USER = user("read_only").name;
-    vars.COMMON_MYSQL_READ_ONLY_PASS = user("read_only").password;
-  }
-  if (connection.users.admin) {
-    vars.COMMON_MYSQL_ADMIN_USER = user("admin").name;
-    vars.COMMON_MYSQL_ADMIN_PASS = user("admin").password;
-  }
-  if (services.xqueue)
-    Object.assign(vars, {
-      XQUEUE_MYSQL_HOST: host,
-      XQUEUE_MYSQL_PORT: port,
-      XQUEUE_MYSQL_DB_NAME: database("xqueue"),
-      XQUEUE_MYSQL_USER: user("xqueue").name,
-      XQUEUE_MYSQL_PASSWORD: user("xqueue").password,
-    });
-  if (services.notes)
-    Object.assign(vars, {
-      EDX_NOTES_API_MYSQL_HOST: host,
-      EDX_NOTES_API_MYSQL_PORT: port,
-      EDX_NOTES_API_MYSQL_DB_NAME: database("notes"),
-      EDX_NOTES_API_MYSQL_DB_USER: user("notes").name,
-      EDX_NOTES_API_MYSQL_DB_PASS: user("notes").password,
-    });
-  // The ecommerce and discovery roles have no port variable: they assume 3306.
-  if (services.ecommerce)
-    Object.assign(vars, {
-      ECOMMERCE_DATABASE_HOST: host,
-      ECOMMERCE_DATABASE_NAME: database("ecommerce"),
-      ECOMMERCE_DATABASE_USER: user("ecommerce").name,
-      ECOMMERCE_DATABASE_PASSWORD: user("ecommerce").password,
-    });
-  if (services.discovery)
-    Object.assign(vars, {
-      DISCOVERY_MYSQL: host,
-      DISCOVERY_DEFAULT_DB_NAME: database("discovery"),
-      DISCOVERY_MYSQL_USER: user("discovery").name,
-      DISCOVERY_MYSQL_PASSWORD: user("discovery").password,
-    });
-  return vars;
-}
-
-export function mongoServiceVars(connection: MongoConnection): ServiceVars {
-  const shared = { hosts: connection.hosts, port: connection.port, user: connection.user, password: connection.password, useTls: connection.useTls };
-  return {
-    EDXAPP_MONGO_HOSTS: shared.hosts,
-    EDXAPP_MONGO_PORT: shared.port,
-    EDXAPP_MONGO_DB_NAME: connection.databases.main,
-    EDXAPP_MONGO_USER: shared.user,
-    EDXAPP_MONGO_PASSWORD: shared.password,
-    EDXAPP_MONGO_USE_SSL: shared.useTls,
-    ...(connection.authDatabase !== undefined ? { EDXAPP_MONGO_AUTH_DB: connection.authDatabase } : {}),
-    ...(connection.replicaSet !== undefined ? { EDXAPP_MONGO_REPLICA_SET: connection.replicaSet } : {}),
-    FORUM_MONGO_HOSTS: shared.hosts,
-    FORUM_MONGO_PORT: shared.port,
-    FORUM_MONGO_DATABASE: connection.databases.forum,
-    FORUM_MONGO_USER: shared.user,
-    FORUM_MONGO_PASSWORD: shared.password,
-    FORUM_MONGO_USE_SSL: shared.useTls,
-    ...(connection.authDatabase !== undefined ? { FORUM_MONGO_AUTH_DB: connection.authDatabase } : {}),
-  };
-}
-
-export function brokerServiceVars(connection: BrokerConnection, services: ServiceFlags): ServiceVars {
-  const provider = connection.users.provider;
-  const vars: ServiceVars = {
-    EDXAPP_CELERY_BROKER_TRANSPORT: "amqp",
-    EDXAPP_CELERY_BROKER_HOSTNAME: hostPort(connection.host, connection.port),
-    EDXAPP_CELERY_BROKER_VHOST: connection.vhost,
-    EDXAPP_CELERY_BROKER_USE_SSL: connection.useTls,
-    EDXAPP_CELERY_USER: provider.name,
-    EDXAPP_CELERY_PASSWORD: provider.password,
-  };
-  if (services.ecommerce) {
-    const consumer = connection.users.consumer;
-    // The ecommerce roles build their default URL without a vhost, which would land on "/"; give the whole URL.
-    const url = pulumi.secret(
-      pulumi
-        .all([consumer.name, consumer.password, connection.vhost])
-        .apply(
-          ([user, password, vhost]) =>
-            `${connection.useTls ? "amqps" : "amqp"}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${hostPort(connection.host, connection.port)}/${encodeURIComponent(vhost)}`,
-        ),
-    );
-    Object.assign(vars, { ECOMMERCE_BROKER_URL: url, ECOMMERCE_WORKER_BROKER_URL: url });
-  }
-  return vars;
-}
-
-export function secretServiceVars(secrets: Secrets, services: ServiceFlags): ServiceVars {
-  const vars: ServiceVars = {};
-  for (const name of secretKeyNames(services)) vars[name] = secrets.secretKey(name);
-  // Shared keys: both ends of one conversation must hold the same value.
-  vars.COMMON_JWT_SECRET_KEY = secrets.secretKey("EDXAPP_JWT_SECRET_KEY");
-  vars.EDXAPP_COMMENTS_SERVICE_KEY = secrets.secretKey("FORUM_API_KEY");
-  if (services.ecommerce) vars.ECOMMERCE_EDX_API_KEY = secrets.secretKey("EDXAPP_EDX_API_KEY");
-  // Without these three the LMS cannot sign or check its JWTs: logins broke on the Redwood upgrade when they were missing.
-  vars.EDXAPP_JWT_PRIVATE_SIGNING_JWK = secrets.jwt.privateJwk;
-  vars.EDXAPP_JWT_PUBLIC_SIGNING_JWK_SET = secrets.jwt.publicJwkSet;
-  vars.COMMON_JWT_PUBLIC_SIGNING_JWK_SET = secrets.jwt.publicJwkSet;
-  vars.EDXAPP_JWT_SIGNING_ALGORITHM = secrets.jwt.algorithm;
-  if (services.xqueue) {
-    const password = secrets.password("xqueue-lms");
-    vars.COMMON_XQUEUE_LMS_PASSWORD = password;
-    vars.XQUEUE_DJANGO_USERS = pulumi.secret(password.apply((value) => ({ [XQUEUE_LMS_USER]: value })));
-    vars.EDXAPP_XQUEUE_DJANGO_AUTH = pulumi.secret(password.apply((value) => ({ username: XQUEUE_LMS_USER, password: value })));
-  }
-  return vars;
 }
 
 function urlOutputs(domains: InstanceDomain[]): Record<string, string> {
