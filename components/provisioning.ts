@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { canonicalJson } from "../config/json";
 
 /** Run from the Pulumi project directory (where Pulumi.yaml is), which is where the command provider runs commands. */
 export const PROVISION_COMMAND = "node --import tsx scripts/provision/provision.ts";
@@ -60,7 +61,7 @@ export function buildDigest(args: Pick<ProvisioningArgs, "appServerId" | "config
     plain[key] = pulumi.Output.isInstance(value) || containsOutput(value) ? "<output>" : value;
   }
   return createHash("sha256")
-    .update(sortedJson({ appServerId: args.appServerId, configuration: args.configuration, variables: plain }))
+    .update(canonicalJson({ appServerId: args.appServerId, configuration: args.configuration, variables: plain }))
     .digest("hex");
 }
 
@@ -71,13 +72,6 @@ function containsOutput(value: unknown): boolean {
   return false;
 }
 
-function sortedJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === "object" && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
 
 /**
  * What the engine may show of a command's output: nothing by default (Ansible

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { type AdoptConfig, adoptionProblems } from "./adopt";
+import { canonicalJson, isPlainObject } from "./json";
 import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCLE_DEFAULTS } from "./lifecycle";
 import { versionMatrix } from "./matrix/data";
 import { resolveRelease } from "./matrix/resolve";
@@ -200,9 +201,6 @@ function isSecure(value: unknown): boolean {
   return isPlainObject(value) && Object.keys(value).length === 1 && typeof value.secure === "string";
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Rules that involve several keys, the version matrix or the blacklist. */
 function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, blacklist: string[]): string[] {
@@ -352,7 +350,11 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
 }
 
 function resolvedServices(instance: InstanceConfig): ResolvedInstance["services"] {
-  const services = instance.services ?? {};
+  return resolveServices(instance.services);
+}
+
+/** The services an instance runs: the forum always, xqueue and notes unless turned off, ecommerce and discovery when turned on. */
+export function resolveServices(services: InstanceConfig["services"] = {}): ResolvedInstance["services"] {
   return {
     forum: true,
     xqueue: services.xqueue ?? true,
@@ -388,9 +390,4 @@ export function buildFingerprint(build: Omit<ResolvedAppServer, "id">): string {
   return createHash("sha256").update(canonicalJson(build)).digest("hex").slice(0, 8);
 }
 
-/** JSON with object keys sorted at every level, so equal values give equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    isPlainObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
-}
+

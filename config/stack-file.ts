@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { isPlainObject } from "./json";
 
 /** The project's root: where Pulumi.yaml and the stack files live. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -14,6 +15,20 @@ export interface StackFile {
 
 /** Pulumi's stack names: what `pulumi stack init` accepts, and nothing that could leave the directory. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/** The stack a file name belongs to: `Pulumi.<stack>.yaml` (not Pulumi.yaml, the project file). */
+export function stackOfFile(file: string): string | undefined {
+  const match = /^Pulumi\.(.+)\.yaml$/.exec(file);
+  return match && STACK_NAME.test(match[1]) ? match[1] : undefined;
+}
+
+/** Every stack with a `Pulumi.<stack>.yaml` in `root`, sorted. */
+export function listStacks(root = PROJECT_ROOT): string[] {
+  return readdirSync(root)
+    .map(stackOfFile)
+    .filter((stack): stack is string => stack !== undefined)
+    .sort();
+}
 
 export function readStackFile(stack: string, root = PROJECT_ROOT): StackFile {
   if (!STACK_NAME.test(stack))
@@ -58,5 +73,5 @@ function readYaml(file: string, label: string): Record<string, unknown> {
 }
 
 function asMapping(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return isPlainObject(value) ? value : {};
 }

@@ -1,3 +1,4 @@
+import { isPlainObject } from "../../config/json";
 import { extractSettingsBlock, findDatabasesMarker, parseSettingsYaml } from "./pr-body";
 import { checkPullRequestSettings, findShellSyntax } from "./settings-policy";
 import type { PullRequestOutcome, PullRequestSummary, SandboxInstanceConfig } from "./types";
@@ -49,9 +50,6 @@ export function sandboxSubDomain(defaults: ResolvedForkDefaults, number: number)
   return `${defaults.subDomainPrefix}${number}`;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
 
 /** Mappings merge key by key (the pull request wins); lists and scalars are replaced, as the old yaml_merge did. */
 export function mergeSettings(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {

@@ -1,3 +1,5 @@
+import { isPlainObject } from "../../config/json";
+import { stackOfFile } from "../../config/stack-file";
 import type { Plan, PlanResource } from "./render";
 
 /**
@@ -158,11 +160,11 @@ export function topLevelKey(path: string): string {
 export function changedPaths(before: unknown, after: unknown, prefix = "", pairRenamed = false): InputChange[] {
   if (deepEqual(before, after)) return [];
   const join = (key: string) => (prefix ? `${prefix}.${key}` : key);
-  if (isRecord(before) && isRecord(after)) {
+  if (isPlainObject(before) && isPlainObject(after)) {
     const removed = Object.keys(before).filter((k) => !(k in after));
     const added = Object.keys(after).filter((k) => !(k in before));
     const renamed =
-      pairRenamed && removed.length === 1 && added.length === 1 && isRecord(before[removed[0]]) && isRecord(after[added[0]]);
+      pairRenamed && removed.length === 1 && added.length === 1 && isPlainObject(before[removed[0]]) && isPlainObject(after[added[0]]);
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
       .filter((k) => !renamed || (k !== removed[0] && k !== added[0]))
       .sort();
@@ -399,13 +401,7 @@ export function summaryLine(diff: StackDiff): string {
 // ---------------------------------------------------------------------------
 // Which stacks a change affects
 
-/** `Pulumi.<stack>.yaml` at the repository root (not Pulumi.yaml, the project file). */
-const STACK_FILE = /^Pulumi\.([A-Za-z0-9][A-Za-z0-9_.-]*)\.yaml$/;
-
-export function stackOfFile(file: string): string | undefined {
-  const match = STACK_FILE.exec(file);
-  return match ? match[1] : undefined;
-}
+export { stackOfFile };
 
 /**
  * Paths that cannot change any stack's plan: documentation, tests, benchmarks,
@@ -474,14 +470,11 @@ export function selectAffectedStacks(args: {
 
 // ---------------------------------------------------------------------------
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isRecord(a) && isRecord(b)) {
+  if (isPlainObject(a) && isPlainObject(b)) {
     const keys = Object.keys(a);
     if (keys.length !== Object.keys(b).length) return false;
     return keys.every((k) => k in b && deepEqual(a[k], b[k]));

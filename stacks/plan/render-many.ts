@@ -1,5 +1,6 @@
-import { readdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { listStacks } from "../../config/stack-file";
 import type { Plan } from "./render";
 import type { RenderOutcome } from "./diff";
 
@@ -26,12 +27,7 @@ type RenderStack = (stack: string, root?: string) => Promise<Plan>;
 const THIS_TREE = path.resolve(__dirname, "..", "..");
 
 /** Stack names of `Pulumi.<stack>.yaml` files in a directory. */
-export function listStacks(root: string): string[] {
-  return readdirSync(root)
-    .map((file) => /^Pulumi\.([A-Za-z0-9][A-Za-z0-9_.-]*)\.yaml$/.exec(file)?.[1])
-    .filter((stack): stack is string => stack !== undefined)
-    .sort();
-}
+export { listStacks };
 
 /** The tree's renderer; throws when the tree has no offline plan (a commit older than it). */
 export async function loadRenderer(tree: string): Promise<RenderStack> {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { canonicalJson } from "../../config/stack-config";
+import { canonicalJson } from "../../config/json";
 import { waitForPendingRegistrations } from "../sdk-internals";
 import { mockResourceState } from "./mocks";
 import { redactSerialized, resolveRedacted } from "./redact";

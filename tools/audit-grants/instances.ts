@@ -3,14 +3,15 @@
  * from the stack files (instance id = stack name, services and `adopt` from the
  * config), or from a list file for instances that have no stack here.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { z } from "zod";
 import { type MysqlGrantSpec, instanceMysqlGrants, mergeGrants } from "../../components/mysql-grants";
 import type { ServiceFlags } from "../../components/names";
 import { type AdoptConfig, adoptSchema, mysqlNamesOf, planAdoption } from "../../config/adopt";
-import { PROJECT_ROOT, readStackFile } from "../../config/stack-file";
-import { INSTANCE_KEY, validateStackConfig } from "../../config/stack-config";
+import { PROJECT_ROOT, listStacks, readStackFile } from "../../config/stack-file";
+import { servicesSchema } from "../../config/schema";
+import { INSTANCE_KEY, resolveServices, validateStackConfig } from "../../config/stack-config";
 import type { MysqlInstanceScope } from "./mysql-audit";
 import type { MongoInstanceScope } from "./mongo-audit";
 
@@ -22,26 +23,17 @@ export interface AuditInstance {
 
 export class InstancesError extends Error {}
 
-const serviceFlagsSchema = z.strictObject({
-  xqueue: z.boolean().optional(),
-  notes: z.boolean().optional(),
-  ecommerce: z.boolean().optional(),
-  discovery: z.boolean().optional(),
-  forum: z.boolean().optional(),
-});
 
 /** A list file: stack names, or instances described in place (for sites with no stack file here). */
 const listFileSchema = z.strictObject({
   instances: z.array(
     z.union([
       z.string().min(1),
-      z.strictObject({ id: z.string().min(1), services: serviceFlagsSchema.optional(), adopt: adoptSchema.optional() }),
+      z.strictObject({ id: z.string().min(1), services: servicesSchema.optional(), adopt: adoptSchema.optional() }),
     ]),
   ),
 });
 
-/** The defaults validateStackConfig applies, for list entries without services. */
-const DEFAULT_SERVICES: ServiceFlags = { xqueue: true, notes: true, ecommerce: false, discovery: false, forum: true };
 
 export function auditInstance(id: string, services: ServiceFlags, adopt?: AdoptConfig): AuditInstance {
   // The audit only needs names: adopted names replace derived ones whatever the import/reference mode.
@@ -68,13 +60,6 @@ function fromStack(stack: string, root: string): AuditInstance {
   return auditInstance(stack, result.config.instance.services, adopt?.data);
 }
 
-/** Every stack with a Pulumi.<stack>.yaml in the project. */
-export function projectStacks(root = PROJECT_ROOT): string[] {
-  return readdirSync(root)
-    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
-    .filter((stack): stack is string => stack !== undefined)
-    .sort();
-}
 
 /**
  * `spec`: a list file (YAML or JSON, see listFileSchema), or stack names separated by commas;
@@ -83,7 +68,7 @@ export function projectStacks(root = PROJECT_ROOT): string[] {
 export function loadInstances(spec: string | undefined, root = PROJECT_ROOT): AuditInstance[] {
   let instances: AuditInstance[];
   if (spec === undefined) {
-    instances = projectStacks(root).map((stack) => fromStack(stack, root));
+    instances = listStacks(root).map((stack) => fromStack(stack, root));
   } else if (existsSync(spec)) {
     let document: unknown;
     try {
@@ -97,7 +82,7 @@ export function loadInstances(spec: string | undefined, root = PROJECT_ROOT): Au
         `${spec}: ${list.error.issues.map((issue) => `${issue.path.join(".") || "(top)"}: ${issue.message}`).join("; ")} — expected { instances: [stack name | { id, services?, adopt? }] }`,
       );
     instances = list.data.instances.map((entry) =>
-      typeof entry === "string" ? fromStack(entry, root) : auditInstance(entry.id, entry.services ?? DEFAULT_SERVICES, entry.adopt),
+      typeof entry === "string" ? fromStack(entry, root) : auditInstance(entry.id, resolveServices(entry.services), entry.adopt),
     );
   } else {
     const stacks = spec.split(",").map((stack) => stack.trim()).filter(Boolean);
