@@ -25,29 +25,27 @@ export function loadStackConfig(): LoadedConfig {
     throw new ConfigProblems(matrixReport.errors.map((e) => `version matrix: ${e}`));
 
   const values: Record<string, unknown> = {};
-  let credentialsAreSecret = true;
   for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
     if (!key.startsWith(`${NAMESPACE}:`)) continue;
-    if (key === `${NAMESPACE}:credentials`) {
-      credentialsAreSecret = isConfigSecret(key);
-      // Only the key names are validated; the values stay inside a secret Output.
-      values[key] = Object.fromEntries(Object.keys(parseConfigValue(text) as object).map((k) => [k, { secure: "" }]));
-      continue;
-    }
-    values[key] = parseConfigValue(text);
+    const value = parseConfigValue(text);
+    // Secret credentials are validated by key name only; their values stay inside a secret Output.
+    // Plain ones go through as they are, so each plain-text value is named with the command that fixes it.
+    values[key] = key === `${NAMESPACE}:credentials` && isConfigSecret(key) ? secureStandIns(value) : value;
   }
   const result = validateStackConfig(values);
-  const problems = result.ok ? [] : [...result.problems];
-  if (!credentialsAreSecret)
-    problems.push(
-      `${NAMESPACE}:credentials: holds plain text; set every value with: pulumi config set --secret --path '${NAMESPACE}:credentials.<key>' <value>`,
-    );
-  if (!result.ok || problems.length > 0) throw new ConfigProblems(problems);
+  if (!result.ok) throw new ConfigProblems(result.problems);
 
   const credentials = values[`${NAMESPACE}:credentials`]
     ? new pulumi.Config(NAMESPACE).requireSecretObject<Credentials>("credentials")
     : undefined;
   return { config: result.config, ...(credentials ? { credentials } : {}) };
+}
+
+/** The shape of a secret value with each leaf a `secure:` stand-in, as it reads in a stack file. */
+function secureStandIns(value: unknown): unknown {
+  if (typeof value === "object" && value !== null && !Array.isArray(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secureStandIns(v)]));
+  return { secure: "" };
 }
 
 function parseConfigValue(text: string): unknown {

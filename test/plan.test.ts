@@ -202,5 +202,23 @@ describe("offline plan", function () {
       assert.ok(lines.some((l) => l.startsWith("openedx-im:instance.dnsTtl:")));
       assert.ok(!/\bat .*\.ts:\d+/.test(result.stderr), "no stack trace");
     });
+
+    it("names each plain-text credential, alone or beside secret ones, with the command that fixes it", async () => {
+      const instance = "  openedx-im:instance:\n    name: x\n    subDomain: abc\n    baseDomain: example.com\n    lifecycle: sandbox\n";
+      writeFileSync(path.join(root, "Pulumi.plain.yaml"), `config:\n${instance}  openedx-im:credentials:\n    loadBalancerSshKey: plain\n`);
+      writeFileSync(
+        path.join(root, "Pulumi.mixed.yaml"),
+        `config:\n${instance}  openedx-im:credentials:\n    loadBalancerSshKey:\n      secure: v1:abc\n    provisioningSshKey: plain\n`,
+      );
+      for (const [stack, key] of [["plain", "loadBalancerSshKey"], ["mixed", "provisioningSshKey"]]) {
+        const error = await renderStack(stack, root).then(
+          () => undefined,
+          (e: unknown) => e as { problems?: string[] },
+        );
+        assert.deepEqual(error?.problems, [
+          `openedx-im:credentials.${key}: is plain text; set it with: pulumi config set --secret --path 'openedx-im:credentials.${key}' <value>`,
+        ]);
+      }
+    });
   });
 });
