@@ -114,15 +114,12 @@ export class Dns extends pulumi.ComponentResource {
    * `parent` so the record goes with the VM.
    */
   vmRecord(appServerId: string, index: number, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): gandi.livedns.Record {
-    return this.hostRecord(vmLabel(appServerId, index), address, opts);
-  }
-
-  /** `<label>.<subdomain>` pointing at one address: A for IPv4, AAAA for IPv6. */
-  hostRecord(label: string, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): gandi.livedns.Record {
-    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label))
-      throw new Error(`DNS record label "${label}": must be one DNS label (lowercase letters, digits, hyphens)`);
     const type = pulumi.output(address).apply((value) => (value.includes(":") ? "AAAA" : "A"));
-    return this.record(`${this.resourceName}-${label}`, { name: `${label}.${this.args.subDomain}`, type, values: [address] }, { parent: this, ...opts });
+    return this.record(
+      `${this.resourceName}-${vmLabel(appServerId, index)}`,
+      { name: vmRecordName(this.args.subDomain, appServerId, index), type, values: [address] },
+      { parent: this, ...opts },
+    );
   }
 
   private record(

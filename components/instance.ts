@@ -280,11 +280,6 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
   dnsRecordFor(appServerId: string, index: number, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): pulumi.Resource {
     return this.dns.vmRecord(appServerId, index, address, opts);
   }
-
-  /** `<label>.<subdomain>` pointing at `address` (A or AAAA); the AppServer passes `vm<index>-<id>` as the label. */
-  appServerRecord(label: string, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): pulumi.Resource {
-    return this.dns.hostRecord(label, address, opts);
-  }
 }
 
 function dnsTarget(loadBalancer: StackConfig["loadBalancer"]): DnsTarget {
