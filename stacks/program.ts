@@ -45,7 +45,7 @@ export function defineStack(
         securityGroupNames: [instance.securityGroupName, ...settings.securityGroup.extraGroups],
         serviceVars: instance.serviceVars,
         lmsDomain: lms?.fqdn ?? `${settings.subDomain}.${settings.baseDomain}`,
-        ...(credentials ? { sshPrivateKey: credentials.apply((c) => c.provisioningSshKey ?? "") } : {}),
+        ...credential(config, credentials, "provisioningSshKey", "sshPrivateKey"),
         instanceDependencies: instance.dependencies,
         dnsRecord: (index, address, opts) => instance.dnsRecordFor(appServer.id, index, address, opts),
       }),
@@ -73,7 +73,7 @@ export function defineStack(
           host: lb.sshHost,
           port: lb.sshPort ?? 22,
           user: lb.sshUser,
-          ...(credentials ? { privateKey: credentials.apply((c) => c.loadBalancerSshKey ?? "") } : {}),
+          ...credential(config, credentials, "loadBalancerSshKey", "privateKey"),
         },
       },
       { dependsOn: active ? active.healthChecks : [] },
@@ -92,6 +92,20 @@ export function defineStack(
       haproxy: { config: fragment.apply((f) => f.config), map: fragment.apply((f) => f.map) },
     },
   };
+}
+
+/**
+ * `{[as]: the credential}` when the stack sets it, else `{}`: an SSH key that is
+ * not configured must be absent (the SSH agent is used), not an empty string.
+ */
+function credential<K extends string>(
+  config: StackConfig,
+  credentials: pulumi.Output<Credentials> | undefined,
+  key: "provisioningSshKey" | "loadBalancerSshKey",
+  as: K,
+): Partial<Record<K, pulumi.Output<string>>> {
+  if (!credentials || !config.credentialKeys.includes(key)) return {};
+  return { [as]: credentials.apply((c) => c[key] ?? "") } as Partial<Record<K, pulumi.Output<string>>>;
 }
 
 /** The Pulumi entry's work: read and validate this stack's config, then define it. */
