@@ -177,7 +177,7 @@ function formatIssues(key: string, issues: readonly z.core.$ZodIssue[]): string[
 }
 
 /** Credentials must be set with `pulumi config set --secret`: every value is a `secure:` leaf. */
-export function credentialProblems(key: string, value: unknown): string[] {
+function credentialProblems(key: string, value: unknown): string[] {
   if (isSecure(value)) return [];
   if (!isPlainObject(value)) return [`${key}: must be a mapping of secret values`];
   const known = Object.keys(fleetSchemas.credentials.shape);

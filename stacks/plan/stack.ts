@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NAMESPACE, credentialProblems } from "../../config/stack-config";
+import { validateStackConfig } from "../../config/stack-config";
 import { PROJECT_ROOT, readStackFile } from "../../config/stack-file";
 import { ConfigProblems } from "../load-config";
 import { runProgram } from "../program";
@@ -9,18 +9,15 @@ import { SECRET } from "./redact";
 /**
  * Renders `Pulumi.<stack>.yaml` offline: the engine's config is fed from the
  * project and stack files (values the CLI would decrypt print as "[secret]"),
- * then the real program runs under mocks. Invalid config throws ConfigProblems
- * from the program's own validation (stacks/load-config.ts), as under the CLI.
+ * then the real program runs under mocks. Throws ConfigProblems for invalid config.
  */
 export async function renderStack(stack: string, root = PROJECT_ROOT): Promise<Plan> {
   const file = readStackFile(stack, root);
-  // The file shows what the engine's config cannot: a plain-text value beside secret ones under
-  // one key (the engine marks the whole key secret). Everything else is the program's to validate.
-  const credentialsKey = `${NAMESPACE}:credentials`;
-  if (file.values[credentialsKey] !== undefined) {
-    const problems = credentialProblems(credentialsKey, file.values[credentialsKey]);
-    if (problems.length > 0) throw new ConfigProblems(problems);
-  }
+  // Checked here as well as by the program: a stack that fails inside the Pulumi runtime leaves
+  // registrations pending in a process that renders many stacks (render-many), and the file
+  // shows what the engine's config cannot (a plain-text credential beside secret ones).
+  const result = validateStackConfig(file.values);
+  if (!result.ok) throw new ConfigProblems(result.problems);
 
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
