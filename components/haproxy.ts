@@ -54,8 +54,12 @@ const INSTANCE_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** HAProxy's identifier characters (backend and server names). */
 const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
-/** An absolute path made of URL-safe characters: it is written into the config unquoted. */
-const URL_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/;
+/**
+ * An absolute path made of URL-safe characters: it is written into the config
+ * unquoted, so no quote (HAProxy would join words), backslash or '#'. The apply
+ * script accepts exactly this set.
+ */
+const URL_PATH = /^\/[A-Za-z0-9._~!$&()*+,;=:@%/?-]*$/;
 
 /** The backend name of an instance: also the name other tools can look for. */
 export function haproxyBackendName(instanceId: string): string {

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  freePort,
   httpGet,
   LocalHaproxy,
   runApplyScript,
@@ -34,6 +37,26 @@ function snapshot(lb: LocalHaproxy, instanceId: string): Record<string, string |
 
 function release(holder: ChildProcess): void {
   if (holder.pid !== undefined) process.kill(-holder.pid, "SIGTERM");
+}
+
+/** What `haproxy -c` says of the main configuration plus one fragment file (exit status and output). */
+function haproxyCheck(lb: LocalHaproxy, fragment: string): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), "openedx-im-fragment-"));
+  try {
+    writeFileSync(join(dir, "fragment.cfg"), fragment);
+    const result = spawnSync("haproxy", ["-c", "-f", lb.paths.mainConfig, "-f", join(dir, "fragment.cfg")], { encoding: "utf8" });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function listening(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), done(true)));
+    socket.once("error", () => done(false));
+  });
 }
 
 /** Holds the apply lock with flock(1) until killed, as a concurrent apply would. */
@@ -87,22 +110,24 @@ describe("openedx-im-lb-apply against a real HAProxy", function () {
   it("refuses a fragment haproxy -c rejects: exit 1, previous files restored, old configuration still serving", async () => {
     const before = snapshot(lb, "alpha");
     const fragment = renderHaproxyFragment({ instanceId: "alpha", domains: ["lms.alpha.test"], servers: [server(newBackend)], preliminaryBackend: PRELIMINARY });
-    const broken = { ...fragment, config: fragment.config.replace("balance roundrobin", "balance sideways") };
+    // A line of the renderer's shape with a value HAProxy refuses: only haproxy -c can tell.
+    const broken = { ...fragment, config: fragment.config.replace(/127\.0\.0\.1:\d+/, "127.0.0.1:99999") };
     const result = await runApplyScript("apply", applyRequest("alpha", broken), lb.env());
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /haproxy -c rejected the configuration[\s\S]*balance only supports/);
+    assert.match(result.stderr, /haproxy -c rejected the configuration[\s\S]*invalid port '99999'/);
     assert.deepEqual(snapshot(lb, "alpha"), before);
     assert.equal((await httpGet(lb.url, "lms.alpha.test")).body, "old");
   });
 
-  it("refuses what haproxy -c would let through: a map to an undefined backend, another instance's domain, foreign sections", async () => {
+  it("refuses what haproxy -c would let through: a map to another or an undefined backend, another instance's domain, foreign sections", async () => {
     const before = snapshot(lb, "alpha");
     const fragment = renderHaproxyFragment({ instanceId: "alpha", domains: ["lms.alpha.test"], servers: [server(newBackend)], preliminaryBackend: PRELIMINARY });
     const cases: [string, string, RegExp][] = [
-      [applyRequest("alpha", { ...fragment, map: "lms.alpha.test openedx-im-nowhere\n" }), "apply", /no configuration file defines/],
+      [applyRequest("alpha", { ...fragment, map: "lms.alpha.test openedx-im-nowhere\n" }), "apply", /goes to 'openedx-im-nowhere'; an instance's domains go to its own backend/],
+      [applyRequest("alpha", { ...fragment, map: "lms.alpha.test openedx-im-beta\n" }), "apply", /goes to 'openedx-im-beta'/],
       [request("alpha", ["lms.alpha.test", "lms.beta.test"], [server(newBackend)]), "apply", /lms\.beta\.test is already routed to instance beta/],
-      [applyRequest("alpha", { ...fragment, config: `${fragment.config}frontend sneaky\n    bind 127.0.0.1:1\n` }), "apply", /only backend sections/],
-      [applyRequest("alpha", { ...fragment, config: fragment.config.replace("backend openedx-im-alpha", "backend openedx-im-beta") }), "apply", /must be named 'openedx-im-alpha'/],
+      [applyRequest("alpha", { ...fragment, config: `${fragment.config}frontend sneaky\n    bind 127.0.0.1:1\n` }), "apply", /reads this as a 'frontend' section/],
+      [applyRequest("alpha", { ...fragment, config: fragment.config.replace("backend openedx-im-alpha", "backend openedx-im-beta") }), "apply", /reads this as a 'backend' section.*'backend openedx-im-alpha'/],
       ['{"instanceId": "alpha", "config": ', "apply", /not one JSON object/],
       ['{"instanceId": "../etc", "config": "", "map": ""}', "apply", /instanceId/],
       ['{"instanceId": "alpha"}', "apply", /config must be a string/],
@@ -115,6 +140,134 @@ describe("openedx-im-lb-apply against a real HAProxy", function () {
     }
     assert.equal((await httpGet(lb.url, "lms.alpha.test")).body, "old");
     assert.equal((await httpGet(lb.url, "lms.beta.test")).body, "new");
+  });
+
+  describe("a fragment holds the instance's backend and nothing else, read as HAProxy reads it", () => {
+    const valid = () =>
+      renderHaproxyFragment({ instanceId: "alpha", domains: ["lms.alpha.test"], servers: [server(newBackend)], preliminaryBackend: PRELIMINARY });
+    const PROBE = "    zz-probe\n";
+    const IN_BACKEND = /unknown keyword 'zz-probe' in 'backend' section/;
+    // Each opens a section (or is a directive) for HAProxy 2.6 although it does not start the line.
+    const sections: [string, string][] = [
+      ["indented frontend", "  frontend sneaky\n"],
+      ["tab-indented program", "\tprogram sneaky\n"],
+      ["indented global", "    global\n"],
+      ["indented defaults", "  defaults\n"],
+      ["indented listen", "  listen sneaky\n"],
+      ["indented peers", "  peers sneaky\n"],
+      ["indented userlist", "  userlist sneaky\n"],
+      ["indented resolvers", "  resolvers sneaky\n"],
+      ["indented ring", "  ring sneaky\n"],
+      ["indented cache", "  cache sneaky\n"],
+      ["indented mailers", "  mailers sneaky\n"],
+      ["indented http-errors", "  http-errors sneaky\n"],
+      ["indented log-forward", "  log-forward sneaky\n"],
+      ["indented fcgi-app", "  fcgi-app sneaky\n"],
+      ["a quoted keyword", '  "frontend" sneaky\n'],
+      [".if hides the rest from HAProxy", ".if 0\n"],
+    ];
+    for (const [what, hostile] of sections)
+      it(`${what}: HAProxy leaves the backend section, the script refuses it (exit 1, nothing changed)`, async () => {
+        const fragment = valid();
+        const check = haproxyCheck(lb, fragment.config + hostile + PROBE + (hostile.startsWith(".if") ? ".endif\n" : ""));
+        assert.doesNotMatch(check.output, IN_BACKEND, `haproxy still reads the probe inside the backend after ${JSON.stringify(hostile)}:\n${check.output}`);
+        const before = snapshot(lb, "alpha");
+        const result = await runApplyScript("apply", applyRequest("alpha", { ...fragment, config: fragment.config + hostile }), lb.env());
+        assert.equal(result.status, 1, result.stderr);
+        assert.match(result.stderr, /refused: config line \d+/);
+        assert.deepEqual(snapshot(lb, "alpha"), before);
+      });
+
+    it("an indented frontend haproxy -c accepts would listen: refused, and the port stays closed", async () => {
+      const port = await freePort();
+      const fragment = valid();
+      const config = `${fragment.config}  frontend sneaky\n    bind 127.0.0.1:${port}\n    default_backend openedx-im-preliminary\n`;
+      assert.equal(haproxyCheck(lb, config).status, 0, "haproxy -c alone lets it through");
+      const result = await runApplyScript("apply", applyRequest("alpha", { ...fragment, config }), lb.env());
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /reads this as a 'frontend' section/);
+      assert.equal(await listening(port), false);
+    });
+
+    it("refuses every line the renderer does not write, and text HAProxy would split differently", async () => {
+      const fragment = valid();
+      const before = snapshot(lb, "alpha");
+      const serving = (await httpGet(lb.url, "lms.alpha.test")).body;
+      const lines = [
+        "    http-request redirect location https://lms.beta.test/",
+        "    acl beta hdr(host) -i lms.beta.test",
+        "    use-server new if TRUE",
+        "    external-check command /bin/sh",
+        "    option external-check",
+        "    server evil unix@/run/haproxy/admin.sock",
+        "    server evil 127.0.0.1:1 cookie evil check # comment",
+        "    mode http \\",
+        '    cookie "x" insert postonly indirect',
+        "backend openedx-im-alpha-extra",
+        "backend openedx-im-alpha",
+        "    mode http\r  frontend sneaky",
+        "\tmode http",
+        "    mode http\u0085",
+        "",
+      ];
+      for (const line of lines) {
+        const result = await runApplyScript("apply", applyRequest("alpha", { ...fragment, config: `${fragment.config}${line}\n` }), lb.env());
+        assert.equal(result.status, 1, `${JSON.stringify(line)} was accepted: ${result.stderr}`);
+        assert.match(result.stderr, /refused: config/);
+      }
+      const maps = [
+        "lms.alpha.test openedx-im-alpha extra",
+        "lms.alpha.test  openedx-im-alpha",
+        "lms.alpha.test\topenedx-im-alpha",
+        "lms.alpha.test openedx-im-alpha\rlms.beta.test openedx-im-alpha",
+        "LMS.alpha.test openedx-im-alpha",
+        "# a comment",
+        "lms.alpha.test openedx-im-gamma",
+      ];
+      for (const map of maps) {
+        const result = await runApplyScript("apply", applyRequest("alpha", { ...fragment, map: `${map}\n` }), lb.env());
+        assert.equal(result.status, 1, `${JSON.stringify(map)} was accepted: ${result.stderr}`);
+        assert.match(result.stderr, /refused: map/);
+      }
+      assert.deepEqual(snapshot(lb, "alpha"), before);
+      assert.equal((await httpGet(lb.url, "lms.alpha.test")).body, serving);
+    });
+
+    it("accepts whatever the renderer writes: several servers, IPv6, a host name, a server timeout, every path character", async () => {
+      const inputs = [
+        { servers: [server(newBackend)] },
+        { servers: [server(newBackend), { name: "x1-0", address: "::1", port: 9 }, { name: "x1-1", address: "localhost", port: 9 }] },
+        { servers: [server(newBackend)], serverTimeoutSeconds: 900, healthCheckPath: "/heart.beat/~!$&()*+,;=:@%?-_", cookieName: "my_cookie-1" },
+      ];
+      for (const input of inputs) {
+        const fragment = renderHaproxyFragment({ instanceId: "alpha", domains: ["lms.alpha.test"], preliminaryBackend: PRELIMINARY, ...input });
+        const result = await runApplyScript("apply", applyRequest("alpha", fragment), lb.env());
+        assert.equal(result.status, 0, `${JSON.stringify(input)}: ${result.stderr}`);
+      }
+      assert.equal((await httpGet(lb.url, "lms.alpha.test")).body, "new");
+      const back = await runApplyScript("apply", request("alpha", ["lms.alpha.test", "studio.alpha.test"], [server(oldBackend)]), lb.env());
+      assert.equal(back.status, 0, back.stderr);
+    });
+
+    it("refuses an instance whose backend name is a section of the main configuration (stack 'preliminary', 'unknown-host')", async () => {
+      for (const instanceId of ["preliminary", "unknown-host", "http"]) {
+        const result = await runApplyScript("apply", request(instanceId, [`lms.${instanceId}.test`], []), lb.env());
+        assert.equal(result.status, 1, result.stderr);
+        assert.match(result.stderr, new RegExp(`instance id '${instanceId}' gives the backend name 'openedx-im-${instanceId}', which .* already uses .*rename the stack`));
+        assert.equal(snapshot(lb, instanceId)[join(lb.paths.confDir, `openedx-im-${instanceId}.cfg`)], null);
+      }
+    });
+  });
+
+  it("an unexpected OS error exits 5 with one line, not 1 and not a traceback", async () => {
+    const notADirectory = join(lb.paths.dir, "a-file");
+    writeFileSync(notADirectory, "");
+    const result = await runApplyScript("apply", request("zeta", ["lms.zeta.test"], []), lb.env({ OPENEDX_IM_LB_MAP_DIR: join(notADirectory, "maps.d") }));
+    assert.equal(result.status, 5, result.stderr);
+    assert.doesNotMatch(result.stderr, /Traceback/);
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    assert.match(result.stderr, /failed unexpectedly \((FileExistsError|NotADirectoryError)\)/);
+    assert.equal(snapshot(lb, "zeta")[join(lb.paths.confDir, "openedx-im-zeta.cfg")], null);
   });
 
   it("rolls back when the reload cannot happen (no master CLI): exit 3, files as before", async () => {
