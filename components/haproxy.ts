@@ -11,6 +11,7 @@
  * `use_backend %[req.hdr(host),host_only,lower,map(<combined map>)]`.
  */
 import { isIP } from "node:net";
+import { INSTANCE_ID_PATTERN, INSTANCE_ID_RULE, lbBackendName } from "../config/instance-id";
 
 export interface HaproxyServer {
   /** Unique within the instance; also the stickiness cookie's value. */
@@ -50,7 +51,6 @@ export interface HaproxyFragment {
   map: string;
 }
 
-const INSTANCE_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** HAProxy's identifier characters (backend and server names). */
 const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
@@ -64,7 +64,7 @@ const URL_PATH = /^\/[A-Za-z0-9._~!$&()*+,;=:@%/?-]*$/;
 /** The backend name of an instance: also the name other tools can look for. */
 export function haproxyBackendName(instanceId: string): string {
   checkInstanceId(instanceId);
-  return `openedx-im-${instanceId}`;
+  return lbBackendName(instanceId);
 }
 
 export function renderHaproxyFragment(input: HaproxyFragmentInput): HaproxyFragment {
@@ -115,9 +115,9 @@ export function renderHaproxyFragment(input: HaproxyFragmentInput): HaproxyFragm
 }
 
 function checkInstanceId(instanceId: string): void {
-  if (typeof instanceId !== "string" || !INSTANCE_ID.test(instanceId))
+  if (typeof instanceId !== "string" || !INSTANCE_ID_PATTERN.test(instanceId))
     throw new Error(
-      `haproxy fragment: instanceId ${JSON.stringify(instanceId)} must be a DNS-safe slug: 1-63 characters of a-z, 0-9 and "-", not starting or ending with "-" (use the Pulumi stack name, lower-cased)`,
+      `haproxy fragment: instanceId ${JSON.stringify(instanceId)} must be a DNS-safe slug: ${INSTANCE_ID_RULE} (use the Pulumi stack name, lower-cased)`,
     );
 }
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { type AdoptConfig, adoptionProblems } from "./adopt";
 import { canonicalJson, isPlainObject } from "./json";
+import { instanceIdProblems } from "./instance-id";
 import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCLE_DEFAULTS } from "./lifecycle";
 import { versionMatrix } from "./matrix/data";
 import { resolveRelease } from "./matrix/resolve";
@@ -75,6 +76,8 @@ export type StackConfigResult = { ok: true; config: StackConfig } | { ok: false;
 
 export interface ValidateOptions {
   matrix?: VersionMatrix;
+  /** The stack name (the instance id): checked as such when given. */
+  stack?: string;
 }
 
 /**
@@ -116,6 +119,8 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     return { ok: false, problems };
   }
   const instance = instanceResult.data;
+  if (options.stack !== undefined)
+    problems.push(...instanceIdProblems(options.stack, (parsed.loadBalancer as LoadBalancerConfig | undefined)?.preliminaryBackend));
   const blacklist = (parsed.subdomainBlacklist as string[] | undefined) ?? DEFAULT_SUBDOMAIN_BLACKLIST;
   problems.push(...instanceRuleProblems(instance, matrix, blacklist));
   const mysqlServers = (parsed.mysqlServers as MysqlServerConfig[] | undefined) ?? [];

@@ -32,7 +32,7 @@ export function loadStackConfig(): LoadedConfig {
     // Plain ones go through as they are, so each plain-text value is named with the command that fixes it.
     values[key] = key === `${NAMESPACE}:credentials` && isConfigSecret(key) ? secureStandIns(value) : value;
   }
-  const result = validateStackConfig(values);
+  const result = validateStackConfig(values, { stack: pulumi.getStack() });
   if (!result.ok) throw new ConfigProblems(result.problems);
 
   const credentials = values[`${NAMESPACE}:credentials`]

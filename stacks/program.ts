@@ -4,6 +4,7 @@ import { AppServer } from "../components/appserver";
 import { renderHaproxyFragment } from "../components/haproxy";
 import { OpenEdxInstance } from "../components/instance";
 import { LoadBalancerFragment } from "../components/load-balancer";
+import { DEFAULT_PRELIMINARY_BACKEND } from "../config/instance-id";
 import type { Credentials } from "../config/schema";
 import type { StackConfig } from "../config/stack-config";
 import type { ProgramResult } from "./plan/render";
@@ -59,7 +60,7 @@ export function defineStack(
         instanceId,
         domains: instance.domains.map((d) => d.fqdn),
         servers: addresses.map((address, index) => ({ name: `${active?.appServerId}-${index}`, address, port: 80 })),
-        preliminaryBackend: config.loadBalancer?.preliminaryBackend ?? "openedx-im-preliminary",
+        preliminaryBackend: config.loadBalancer?.preliminaryBackend ?? DEFAULT_PRELIMINARY_BACKEND,
       }),
     );
   if (config.loadBalancer) {

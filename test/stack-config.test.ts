@@ -1,7 +1,10 @@
 import { strict as assert } from "node:assert";
 import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { MAIN_CONFIG_SECTION_NAMES } from "../config/instance-id";
+import { ConfigProblems } from "../config/problems";
 import { readStackFile } from "../config/stack-file";
 import { stackFileJsonSchema } from "../config/write-json-schema";
 
@@ -276,5 +279,50 @@ describe("stack configuration", () => {
       `${INSTANCE_KEY}.domains`,
       "would both be",
     );
+  });
+
+  describe("stack name (the instance id, which names the load-balancer backend)", () => {
+    const withStack = (stack: string, extra: Record<string, unknown> = {}) => {
+      const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: sandbox(), ...extra }, { stack });
+      return result.ok ? [] : result.problems;
+    };
+
+    for (const stack of ["preliminary", "unknown-host", "http"])
+      it(`refuses "${stack}": its backend openedx-im-${stack} is a section of the main configuration`, () => {
+        const problems = withStack(stack);
+        assertProblem(problems, `stack name "${stack}"`, `"openedx-im-${stack}", a section the load balancer's main configuration already has`);
+        assertProblem(problems, `stack name "${stack}"`, `pulumi stack rename <name>, and rename Pulumi.${stack}.yaml`);
+      });
+
+    it("refuses the name of a custom preliminary backend, and frees the default one's", () => {
+      const extra = { "openedx-im:loadBalancer": { ...(fleet["openedx-im:loadBalancer"] as object), preliminaryBackend: "openedx-im-coming-soon" } };
+      assertProblem(withStack("coming-soon", extra), 'stack name "coming-soon"', "openedx-im-coming-soon");
+      assert.deepEqual(withStack("soon", extra), []);
+    });
+
+    it("refuses a name that is not a DNS-safe slug, accepts ordinary ones", () => {
+      for (const stack of ["My_Stack", "-x", "a.b", "x".repeat(64)]) assertProblem(withStack(stack), `stack name "${stack}"`, "1-63 characters of a-z, 0-9");
+      for (const stack of ["dev", "prod", "pr-123", "preliminary2", "http-site"]) assert.deepEqual(withStack(stack), [], stack);
+    });
+
+    it("knows every section name of scripts/lb/haproxy.cfg.example", () => {
+      const example = readFileSync(path.join(__dirname, "..", "scripts", "lb", "haproxy.cfg.example"), "utf8");
+      const keywords = /^[ \t]*(?:frontend|backend|listen|defaults|peers|userlist|resolvers|ring|cache|mailers|http-errors|log-forward|program|fcgi-app)[ \t]+(\S+)/gm;
+      const names = [...example.matchAll(keywords)].map((m) => m[1]).sort();
+      assert.deepEqual(names, [...MAIN_CONFIG_SECTION_NAMES].sort());
+    });
+
+    it("the offline plan of a stack named preliminary stops with the problem, before the program runs", async function () {
+      this.timeout(60_000);
+      const { renderStack } = await import("../stacks/plan/stack.js");
+      const root = mkdtempSync(path.join(tmpdir(), "openedx-im-stack-name-"));
+      try {
+        writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(__dirname, "..", "Pulumi.yaml")));
+        writeFileSync(path.join(root, "Pulumi.preliminary.yaml"), readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml")));
+        await assert.rejects(renderStack("preliminary", root), (error: unknown) => error instanceof ConfigProblems && /stack name "preliminary"/.test(error.message));
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
   });
 });

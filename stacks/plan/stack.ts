@@ -16,7 +16,7 @@ export async function renderStack(stack: string, root = PROJECT_ROOT): Promise<P
   // Checked here as well as by the program: a stack that fails inside the Pulumi runtime leaves
   // registrations pending in a process that renders many stacks (render-many), and the file
   // shows what the engine's config cannot (a plain-text credential beside secret ones).
-  const result = validateStackConfig(file.values);
+  const result = validateStackConfig(file.values, { stack });
   if (!result.ok) throw new ConfigProblems(result.problems);
 
   const config: Record<string, string> = {};
