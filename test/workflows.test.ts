@@ -11,6 +11,7 @@ const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
 
 interface Step {
+  id?: string;
   name?: string;
   uses?: string;
   run?: string;
@@ -20,6 +21,8 @@ interface Step {
 }
 interface Job {
   if?: string;
+  environment?: string | { name: string };
+  permissions?: Record<string, string> | string;
   needs?: string | string[];
   steps: Step[];
   concurrency?: { group: string; "cancel-in-progress"?: boolean };
@@ -159,5 +162,71 @@ describe("GitHub workflows", () => {
     assert.ok(steps.some((s) => /npm run -s generate-stacks/.test(s.run ?? "")));
     const pr = steps.find((s) => s.uses?.startsWith("peter-evans/create-pull-request@"));
     assert.equal(pr?.with?.["add-paths"], "Pulumi.pr-*.yaml");
+  });
+
+  describe("who reaches the deploy credentials (docs/previews.md)", () => {
+    /** The environments that hold secrets, and what protects each (set in the repository's settings). */
+    const PROTECTED = { preview: "required reviewers", production: "main only", sandboxes: "main only" } as const;
+    const UNTRUSTED_TRIGGERS = ["pull_request", "pull_request_target", "workflow_run", "issue_comment", "workflow_dispatch"];
+    const secretsOf = (job: Job) => [...JSON.stringify(job).matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+    const environmentOf = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
+    const jobs = () => [...workflows].flatMap(([file, wf]) => Object.entries(wf.jobs).map(([id, job]) => ({ file, wf, id, job })));
+
+    it("every job that uses a secret runs in a protected environment (repository-level secrets are not used)", () => {
+      let withSecrets = 0;
+      for (const { file, id, job } of jobs()) {
+        if (secretsOf(job).length === 0) continue;
+        withSecrets += 1;
+        const environment = environmentOf(job);
+        assert.ok(environment && Object.hasOwn(PROTECTED, environment), `${file} ${id} uses ${secretsOf(job).join(", ")} outside a protected environment`);
+      }
+      assert.ok(withSecrets >= 4, `found ${withSecrets} jobs with secrets`);
+    });
+
+    it("no job with a secret runs on a pull request or a manual run without approval or the main branch", () => {
+      for (const { file, wf, id, job } of jobs()) {
+        if (secretsOf(job).length === 0) continue;
+        const triggers = Object.keys(wf.on);
+        assert.ok(!triggers.includes("pull_request_target") && !triggers.includes("workflow_run"), `${file}: secrets in a privileged trigger that handles pull request data`);
+        const environment = environmentOf(job) as keyof typeof PROTECTED;
+        if (triggers.includes("pull_request")) assert.equal(PROTECTED[environment], "required reviewers", `${file} ${id}: pull request code needs an approval`);
+        if (triggers.includes("workflow_dispatch") || triggers.includes("push"))
+          assert.match(job.if ?? "", /github\.ref == 'refs\/heads\/main'/, `${file} ${id}: a run on another branch runs that branch's code`);
+      }
+    });
+
+    it("no ${{ }} expression is spliced into a script: values reach run steps and github-script through env", () => {
+      for (const [file, wf] of workflows)
+        for (const [id, job] of Object.entries(wf.jobs))
+          for (const step of job.steps) {
+            assert.doesNotMatch(step.run ?? "", /\$\{\{/, `${file} ${id} "${step.name ?? step.run}"`);
+            assert.doesNotMatch(String(step.with?.script ?? ""), /\$\{\{/, `${file} ${id} github-script`);
+          }
+    });
+
+    it("tokens are minimal: read-only by default, writes only where a job needs them, no stored checkout credentials", () => {
+      for (const [file, wf] of workflows) {
+        assert.ok(wf.permissions && typeof wf.permissions === "object", `${file}: declare permissions`);
+        for (const [id, job] of Object.entries(wf.jobs)) {
+          const permissions = job.permissions ?? wf.permissions;
+          assert.notEqual(permissions, "write-all", `${file} ${id}`);
+          const writes = Object.entries(permissions as Record<string, string>).filter(([, level]) => level === "write").map(([scope]) => scope);
+          const runsPullRequestCode = Object.keys(wf.on).includes("pull_request");
+          if (runsPullRequestCode) assert.deepEqual(writes, [], `${file} ${id}: pull request code runs with a read-only token`);
+          for (const step of job.steps)
+            if (step.uses?.startsWith("actions/checkout@"))
+              assert.equal(step.with?.["persist-credentials"], false, `${file} ${id}: checkout leaves the token in .git/config`);
+        }
+      }
+    });
+
+    it("the comment shows a real preview only for a stack whose approved preview job ran, never an artifact alone", () => {
+      const comment = workflow("preview-comment.yml");
+      const script = String(Object.values(comment.jobs).flatMap((j) => j.steps).find((s) => s.uses?.startsWith("actions/github-script"))?.with?.script);
+      assert.match(script, /listJobsForWorkflowRun/);
+      assert.match(script, /previewed\.has\(/);
+      const jobName = String((workflow("preview.yml").jobs["pulumi-preview"] as Job & { name?: string }).name);
+      assert.equal(jobName, "pulumi preview (${{ matrix.stack }})", "the comment matches jobs by this name");
+    });
   });
 });
