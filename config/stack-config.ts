@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { type AdoptConfig, adoptionProblems } from "./adopt";
 import { canonicalJson, isPlainObject } from "./json";
 import { instanceIdProblems } from "./instance-id";
+import { isSecureValue, plainSecretProblems, withSecretSettings } from "./secret-names";
 import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCLE_DEFAULTS } from "./lifecycle";
 import { versionMatrix } from "./matrix/data";
 import { resolveRelease } from "./matrix/resolve";
@@ -28,6 +29,7 @@ export const INSTANCE_KEY = `${NAMESPACE}:instance`;
 export interface ResolvedAppServer {
   id: string;
   release: ResolvedRelease;
+  /** The operator's settings; values set with `pulumi config set --secret` are SecretSetting. */
   extraSettings: Record<string, unknown>;
   flavor: string;
   image: string;
@@ -119,6 +121,10 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     return { ok: false, problems };
   }
   const instance = instanceResult.data;
+  problems.push(...plainSecretProblems(INSTANCE_KEY, instance.extraSettings, ["extraSettings"]));
+  (instance.appServers ?? []).forEach((entry, index) =>
+    problems.push(...plainSecretProblems(INSTANCE_KEY, entry.extraSettings, ["appServers", index, "extraSettings"])),
+  );
   if (options.stack !== undefined)
     problems.push(...instanceIdProblems(options.stack, (parsed.loadBalancer as LoadBalancerConfig | undefined)?.preliminaryBackend));
   const blacklist = (parsed.subdomainBlacklist as string[] | undefined) ?? DEFAULT_SUBDOMAIN_BLACKLIST;
@@ -202,9 +208,7 @@ function credentialProblems(key: string, value: unknown): string[] {
   return problems;
 }
 
-function isSecure(value: unknown): boolean {
-  return isPlainObject(value) && Object.keys(value).length === 1 && typeof value.secure === "string";
-}
+const isSecure = isSecureValue;
 
 
 /** Rules that involve several keys, the version matrix or the blacklist. */
@@ -312,7 +316,8 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
     const withOverrides = applyOverrides(release, build);
     const resolved = {
       release: withOverrides,
-      extraSettings: build.extraSettings ?? {},
+      // Secret values become SecretSetting: "[secret]" in the fingerprint, a Pulumi secret in the program.
+      extraSettings: withSecretSettings(build.extraSettings ?? {}) as Record<string, unknown>,
       flavor: build.flavor ?? flavorDefault,
       image: build.image ?? imageDefault,
       count: build.appServerCount ?? defaults.appServerCount,

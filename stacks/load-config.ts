@@ -2,7 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkMatrix } from "../config/matrix/check";
 import { versionMatrix } from "../config/matrix/data";
 import type { Credentials } from "../config/schema";
-import { NAMESPACE, type StackConfig, validateStackConfig } from "../config/stack-config";
+import { isPlainObject } from "../config/json";
+import { isSecureValue, namesSecret } from "../config/secret-names";
+import { INSTANCE_KEY, NAMESPACE, type StackConfig, validateStackConfig } from "../config/stack-config";
+import { readStackFile } from "../config/stack-file";
 import { ConfigProblems } from "../config/problems";
 import { isConfigSecret } from "./sdk-internals";
 
@@ -30,7 +33,9 @@ export function loadStackConfig(): LoadedConfig {
     const value = parseConfigValue(text);
     // Secret credentials are validated by key name only; their values stay inside a secret Output.
     // Plain ones go through as they are, so each plain-text value is named with the command that fixes it.
-    values[key] = key === `${NAMESPACE}:credentials` && isConfigSecret(key) ? secureStandIns(value) : value;
+    if (key === `${NAMESPACE}:credentials` && isConfigSecret(key)) values[key] = secureStandIns(value);
+    else if (key === INSTANCE_KEY && isConfigSecret(key)) values[key] = markSecureLeaves(value, stackFileShape(key), false);
+    else values[key] = value;
   }
   const result = validateStackConfig(values, { stack: pulumi.getStack() });
   if (!result.ok) throw new ConfigProblems(result.problems);
@@ -39,6 +44,37 @@ export function loadStackConfig(): LoadedConfig {
     ? new pulumi.Config(NAMESPACE).requireSecretObject<Credentials>("credentials")
     : undefined;
   return { config: result.config, ...(credentials ? { credentials } : {}) };
+}
+
+/**
+ * The engine hands the instance over decrypted and says only that the key holds a
+ * secret somewhere. The stack file says where: each leaf that is `secure:` there
+ * becomes `{secure: <decrypted value>}` here, the shape validation and resolution
+ * read (and the offline plan hands over). Without a readable stack file, string
+ * values under a key that names a secret are taken as the secret ones.
+ */
+export function markSecureLeaves(value: unknown, shape: unknown, underSecretName: boolean): unknown {
+  if (isSecureValue(value)) return value;
+  if (shape !== undefined && isSecureValue(shape)) return { secure: typeof value === "string" ? value : JSON.stringify(value) };
+  if (Array.isArray(value))
+    return value.map((item, index) => markSecureLeaves(item, Array.isArray(shape) ? (shape[index] ?? null) : shapeBelow(shape), underSecretName));
+  if (isPlainObject(value))
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, markSecureLeaves(v, isPlainObject(shape) ? (shape[k] ?? null) : shapeBelow(shape), underSecretName || namesSecret(k))]),
+    );
+  if (shape === undefined && underSecretName && typeof value === "string") return { secure: value };
+  return value;
+}
+
+/** undefined (no stack file: guess by name) stays undefined; a known shape that ends here means "not secret below". */
+const shapeBelow = (shape: unknown): unknown => (shape === undefined ? undefined : null);
+
+function stackFileShape(key: string): unknown {
+  try {
+    return readStackFile(pulumi.getStack()).values[key];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The shape of a secret value with each leaf a `secure:` stand-in, as it reads in a stack file. */

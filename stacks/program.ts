@@ -5,6 +5,8 @@ import { renderHaproxyFragment } from "../components/haproxy";
 import { OpenEdxInstance } from "../components/instance";
 import { LoadBalancerFragment } from "../components/load-balancer";
 import { DEFAULT_PRELIMINARY_BACKEND } from "../config/instance-id";
+import { isPlainObject } from "../config/json";
+import { SecretSetting } from "../config/secret-names";
 import type { Credentials } from "../config/schema";
 import type { StackConfig } from "../config/stack-config";
 import type { ProgramResult } from "./plan/render";
@@ -40,7 +42,7 @@ export function defineStack(
       new AppServer(`appserver-${appServer.id}`, {
         instance: { id: instanceId, name: settings.name, domains: instance.domains, services: settings.services },
         lifecycle: settings.lifecycle,
-        appServer,
+        appServer: { ...appServer, extraSettings: asPulumiSecrets(appServer.extraSettings) as Record<string, unknown> },
         network: openstackConfig?.network ?? "public",
         keyPairName: keyPair?.name,
         securityGroupNames: [instance.securityGroupName, ...settings.securityGroup.extraGroups],
@@ -107,6 +109,14 @@ function credential<K extends string>(
 ): Partial<Record<K, pulumi.Output<string>>> {
   if (!credentials || !config.credentialKeys.includes(key)) return {};
   return { [as]: credentials.apply((c) => c[key] ?? "") } as Partial<Record<K, pulumi.Output<string>>>;
+}
+
+/** SecretSetting values (an operator's `secure:` extraSettings) as Pulumi secrets, one per value. */
+function asPulumiSecrets(value: unknown): unknown {
+  if (value instanceof SecretSetting) return pulumi.secret(value.reveal());
+  if (Array.isArray(value)) return value.map(asPulumiSecrets);
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asPulumiSecrets(v)]));
+  return value;
 }
 
 /** The Pulumi entry's work: read and validate this stack's config, then define it. */

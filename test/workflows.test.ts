@@ -208,9 +208,9 @@ describe("GitHub workflows", () => {
       for (const [file, wf] of workflows) {
         assert.ok(wf.permissions && typeof wf.permissions === "object", `${file}: declare permissions`);
         for (const [id, job] of Object.entries(wf.jobs)) {
-          const permissions = job.permissions ?? wf.permissions;
+          const permissions: Record<string, string> | string | undefined = job.permissions ?? wf.permissions;
           assert.notEqual(permissions, "write-all", `${file} ${id}`);
-          const writes = Object.entries(permissions as Record<string, string>).filter(([, level]) => level === "write").map(([scope]) => scope);
+          const writes: string[] = Object.entries(permissions as Record<string, string>).filter(([, level]) => level === "write").map(([scope]) => scope);
           const runsPullRequestCode = Object.keys(wf.on).includes("pull_request");
           if (runsPullRequestCode) assert.deepEqual(writes, [], `${file} ${id}: pull request code runs with a read-only token`);
           for (const step of job.steps)

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { validateStackConfig } from "../../config/stack-config";
+import { isSecureValue } from "../../config/secret-names";
+import { INSTANCE_KEY, validateStackConfig } from "../../config/stack-config";
 import { PROJECT_ROOT, readStackFile } from "../../config/stack-file";
 import { ConfigProblems } from "../load-config";
 import { runProgram } from "../program";
@@ -22,6 +23,12 @@ export async function renderStack(stack: string, root = PROJECT_ROOT): Promise<P
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(file.values)) {
+    if (key === INSTANCE_KEY) {
+      // The instance's secrets keep their place: each `secure:` leaf is handed over as
+      // {secure: "[secret]"}, as the program marks them when it runs under the CLI.
+      config[key] = JSON.stringify(secureStandIns(value));
+      continue;
+    }
     const { value: plain, secret } = replaceSecure(value);
     config[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
     if (secret) secretKeys.push(key);
@@ -47,4 +54,12 @@ function replaceSecure(value: unknown): { value: unknown; secret: boolean } {
     secret ||= inner.secret;
   }
   return { value: result, secret };
+}
+
+function secureStandIns(value: unknown): unknown {
+  if (isSecureValue(value)) return { secure: SECRET };
+  if (Array.isArray(value)) return value.map(secureStandIns);
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, secureStandIns(v)]));
+  return value;
 }
