@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
 import { ConfigProblems } from "../config/problems";
@@ -65,7 +66,7 @@ describe("secrets in an operator's extraSettings", () => {
       assert.ok(setting instanceof SecretSetting);
       assert.equal(setting.reveal(), secure);
       assert.equal(JSON.stringify(result.config), JSON.stringify(result.config).replaceAll(secure, "LEAK"), "the value is in no JSON of the config");
-      assert.doesNotMatch(require("node:util").inspect(result.config, { depth: 20 }), new RegExp(secure));
+      assert.doesNotMatch(inspect(result.config, { depth: 20 }), new RegExp(secure));
       return result.config.instance.appServers[0].id;
     });
     assert.equal(ids[0], ids[1]);

@@ -167,7 +167,6 @@ describe("GitHub workflows", () => {
   describe("who reaches the deploy credentials (docs/previews.md)", () => {
     /** The environments that hold secrets, and what protects each (set in the repository's settings). */
     const PROTECTED = { preview: "required reviewers", production: "main only", sandboxes: "main only" } as const;
-    const UNTRUSTED_TRIGGERS = ["pull_request", "pull_request_target", "workflow_run", "issue_comment", "workflow_dispatch"];
     const secretsOf = (job: Job) => [...JSON.stringify(job).matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
     const environmentOf = (job: Job) => (typeof job.environment === "string" ? job.environment : job.environment?.name);
     const jobs = () => [...workflows].flatMap(([file, wf]) => Object.entries(wf.jobs).map(([id, job]) => ({ file, wf, id, job })));
