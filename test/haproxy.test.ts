@@ -170,6 +170,10 @@ describe("HAProxy fragment renderer", () => {
       ],
       ["a health check path with a space", { healthCheckPath: "/heart beat" }, /healthCheckPath/],
       ["a relative health check path", { healthCheckPath: "heartbeat" }, /healthCheckPath/],
+      ["a domain that carries a second map line", { domains: ["demo.example.com\nlms.other.example openedx-im-other"] }, /domains\[0\]/],
+      ["a health check path with a quote (HAProxy would join words)", { healthCheckPath: "/heart'beat" }, /healthCheckPath/],
+      ["a health check path with a comment sign", { healthCheckPath: "/heart#beat" }, /healthCheckPath/],
+      ["a server address that is a socket", { servers: [{ name: "a", address: "unix@/run/haproxy/admin.sock", port: 80 }] }, /servers\[0\]\.address/],
     ];
     for (const [what, overrides, message] of cases) {
       it(what, () => {
