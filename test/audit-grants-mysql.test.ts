@@ -1,20 +1,21 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import mysql from "mysql2/promise";
 import { instanceMysqlGrants } from "../components/mysql-grants";
 import { mysqlDatabaseName, mysqlUserName } from "../components/names";
 import { auditInstance } from "../tools/audit-grants/instances";
-import { type ObservedAccount, type ObservedPrivilege, grantPatternMatches, planAccount } from "../tools/audit-grants/mysql-audit";
+import { type ObservedGrantee, type ObservedPrivilege, grantPatternMatches, planAccount } from "../tools/audit-grants/mysql-audit";
+import { type CliRun, runAuditCli, servicesUrl } from "./support/audit-grants-mariadb";
 
 const ROOT = path.resolve(__dirname, "..");
 const SERVICES = { xqueue: false, notes: false };
 
-function account(user: string, privileges: ObservedPrivilege[], roles: ObservedAccount["roles"] = []): ObservedAccount {
-  return { user, host: "%", privileges, roles };
+function account(user: string, privileges: ObservedPrivilege[], roles: ObservedGrantee["roles"] = []): ObservedGrantee {
+  return { user, host: "%", isRole: false, privileges, roles };
 }
 
 /** What a correctly provisioned user holds: exactly its grants, as information_schema lists them. */
@@ -76,7 +77,7 @@ describe("audit-grants (MySQL decisions)", () => {
           { level: "table", database: "mysql", table: "user", privilege: "SELECT", grantable: false },
           { level: "column", database: "shop", table: "orders", column: "total", privilege: "UPDATE", grantable: false },
         ],
-        [{ role: "dba" }],
+        [{ user: "dba", host: "" }],
       ),
       prod.mysql,
       all,
@@ -85,7 +86,7 @@ describe("audit-grants (MySQL decisions)", () => {
     assert.deepEqual(plan.findings.map((finding) => finding.kind).sort(), ["excess", "foreign-database", "grant-option", "role", "table-level", "table-level"]);
     assert.ok(plan.statements.includes(`REVOKE DROP ON \`${own}\`.* FROM '${prodUser}'@'%'`));
     assert.ok(plan.statements.includes(`REVOKE GRANT OPTION ON \`${own}\`.* FROM '${prodUser}'@'%'`));
-    assert.ok(plan.statements.includes("REVOKE `dba` FROM '" + prodUser + "'@'%'"));
+    assert.ok(plan.statements.includes("REVOKE 'dba' FROM '" + prodUser + "'@'%'"));
     assert.ok(plan.statements.includes(`REVOKE UPDATE (\`total\`) ON \`shop\`.\`orders\` FROM '${prodUser}'@'%'`));
   });
 
@@ -97,18 +98,6 @@ describe("audit-grants (MySQL decisions)", () => {
     assert.ok(!grantPatternMatches("prod", "prod2"));
   });
 });
-
-function servicesUrl(): string | undefined {
-  if (process.env.TEST_MYSQL_URL) return process.env.TEST_MYSQL_URL;
-  const file = path.join(ROOT, ".test-results/services.env");
-  if (!existsSync(file)) return undefined;
-  return /^TEST_MYSQL_URL=(.+)$/m.exec(readFileSync(file, "utf8"))?.[1]?.trim();
-}
-
-interface CliRun {
-  status: number | null;
-  output: string;
-}
 
 describe("audit-grants against MariaDB", function () {
   this.timeout(120000);
@@ -125,13 +114,7 @@ describe("audit-grants against MariaDB", function () {
   const usersOf = (id: string): string[] => [...writersOf(id), mysqlUserName(id, "read_only")];
 
   function runCli(...args: string[]): CliRun {
-    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "tools/audit-grants/cli.ts"), "--instances", listFile, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, AUDIT_MYSQL_URL: adminUrl },
-      encoding: "utf8",
-      timeout: 60000,
-    });
-    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+    return runAuditCli(adminUrl as string, ["--instances", listFile, ...args]);
   }
 
   function assertNoSecrets(output: string): void {

@@ -8,13 +8,13 @@
  * See docs/audit-grants.md.
  */
 import { parseArgs } from "node:util";
-import mysql from "mysql2/promise";
 import { MongoClient } from "mongodb";
 import { type AuditInstance, InstancesError, loadInstances } from "./instances";
-import { type AccountPlan, type ObservedAccount, planAccount } from "./mysql-audit";
-import { applyStatements, readMysqlState } from "./mysql-server";
-import { type MongoUserPlan, planMongoUser } from "./mongo-audit";
-import { readMongoUsers, setMongoRoles } from "./mongo-server";
+import { type AccountPlan, type Finding, type MysqlAccount, type MysqlInstanceScope, type PublicPlan, accountKey, planServer } from "./mysql-audit";
+import { SqlModeError, applyStatements, connectForAudit, readMysqlState } from "./mysql-server";
+import { type MongoUserPlan, type MongoUserRef, planMongoServer } from "./mongo-audit";
+import { readMongoConnectedAs, readMongoUsers, setMongoRoles } from "./mongo-server";
+import { displayAccount } from "./sql-quote";
 import { StackFileError } from "../../config/stack-file";
 import { AdoptError } from "../../config/adopt";
 
@@ -36,7 +36,12 @@ interface StatementResult {
 interface MysqlAccountReport extends AccountPlan {
   applied: StatementResult[];
   /** Findings after --fix (equal to `findings` without it). */
-  remaining: AccountPlan["findings"];
+  remaining: Finding[];
+}
+
+interface PublicReport extends PublicPlan {
+  applied: StatementResult[];
+  remaining: Finding[];
 }
 
 interface MongoUserReport extends MongoUserPlan {
@@ -47,10 +52,21 @@ interface MongoUserReport extends MongoUserPlan {
 interface Report {
   fix: boolean;
   instances: string[];
-  mysql?: { server: string; accounts: MysqlAccountReport[]; usersNotFound: string[] };
-  mongo?: { server: string; users: MongoUserReport[]; usersNotFound: string[] };
+  mysql?: {
+    server: string;
+    /** The session sql_mode the audit set and ran its statements under. */
+    sqlMode: string;
+    /** The account CURRENT_USER() names: never changed. */
+    connectedAs: MysqlAccount[];
+    accounts: MysqlAccountReport[];
+    public: PublicReport;
+    accountsNotFound: MysqlAccount[];
+  };
+  mongo?: { server: string; connectedAs: MongoUserRef[]; users: MongoUserReport[]; usersNotFound: string[] };
   changed: boolean;
   remainingFindings: number;
+  /** What accounts the audit leaves alone hold beyond their instance: reported, not counted. */
+  warnings: number;
 }
 
 /** Every secret the output must not carry, so any message can be scrubbed of them. */
@@ -78,37 +94,30 @@ function serverLabel(url: string): string {
   }
 }
 
+const planKey = (plan: { disposition: string; account: MysqlAccount }): string => `${plan.disposition}\u0000${accountKey(plan.account)}`;
+
 async function auditMysql(url: string, instances: AuditInstance[], fix: boolean, redactor: Redactor): Promise<Report["mysql"]> {
   const server = serverLabel(url);
-  const connection = await mysql.createConnection({ uri: url, connectTimeout: 10000, multipleStatements: false });
+  const { connection, sqlMode } = await connectForAudit(url);
   try {
-    const userNames = [...new Set(instances.flatMap((instance) => instance.mysql.grants.map((grant) => grant.user)))];
-    const ownerOf = new Map<string, AuditInstance>();
-    for (const instance of instances) for (const grant of instance.mysql.grants) ownerOf.set(grant.user, instance);
-    const scopes = instances.map((instance) => instance.mysql);
-    const plan = (state: { accounts: ObservedAccount[]; databases: string[] }): AccountPlan[] =>
-      state.accounts
-        .map((account) => planAccount(account, (ownerOf.get(account.user) as AuditInstance).mysql, scopes, state.databases))
-        .sort((left, right) => `${left.instanceId} ${left.account.user} ${left.account.host}`.localeCompare(`${right.instanceId} ${right.account.user} ${right.account.host}`));
-
-    const before = await readMysqlState(connection, userNames);
-    const plans = plan(before);
-    const found = new Set(before.accounts.map((account) => account.user));
-    const reports: MysqlAccountReport[] = plans.map((accountPlan) => ({ ...accountPlan, applied: [], remaining: accountPlan.findings }));
-    if (fix && plans.some((accountPlan) => accountPlan.statements.length > 0)) {
-      for (const report of reports) {
-        if (report.statements.length === 0) continue;
-        await applyStatements(connection, report.statements, (statement, error) =>
-          report.applied.push(error ? { statement, error: redactor.scrub(error.message) } : { statement }),
-        );
-      }
-      const after = plan(await readMysqlState(connection, userNames));
-      for (const report of reports) {
-        const again = after.find((candidate) => candidate.account.user === report.account.user && candidate.account.host === report.account.host);
-        report.remaining = again?.findings ?? [];
-      }
+    const scopes: MysqlInstanceScope[] = instances.map((instance) => instance.mysql);
+    const before = await readMysqlState(connection);
+    const plan = planServer(before, scopes);
+    const reports: MysqlAccountReport[] = plan.accounts.map((accountPlan) => ({ ...accountPlan, applied: [], remaining: accountPlan.findings }));
+    const publicReport: PublicReport = { ...plan.public, applied: [], remaining: plan.public.findings };
+    const record = (target: StatementResult[]) => (statement: string, error?: Error) =>
+      target.push(error ? { statement, error: redactor.scrub(error.message) } : { statement });
+    const planned = [...reports, publicReport].some((entry) => entry.statements.length > 0);
+    if (fix && planned) {
+      // Only managed accounts and PUBLIC ever carry statements (planServer leaves the others without any).
+      for (const report of reports) if (report.statements.length > 0) await applyStatements(connection, report.statements, record(report.applied));
+      if (publicReport.statements.length > 0) await applyStatements(connection, publicReport.statements, record(publicReport.applied));
+      const after = planServer(await readMysqlState(connection), scopes);
+      const byKey = new Map(after.accounts.map((accountPlan) => [planKey(accountPlan), accountPlan]));
+      for (const report of reports) report.remaining = byKey.get(planKey(report))?.findings ?? [];
+      publicReport.remaining = after.public.findings;
     }
-    return { server, accounts: reports, usersNotFound: userNames.filter((user) => !found.has(user)).sort() };
+    return { server, sqlMode, connectedAs: before.connectedAs, accounts: reports, public: publicReport, accountsNotFound: plan.accountsNotFound };
   } finally {
     await connection.end();
   }
@@ -121,15 +130,14 @@ async function auditMongo(url: string, instances: AuditInstance[], fix: boolean,
   try {
     const scopes = instances.map((instance) => instance.mongo);
     const userNames = scopes.map((scope) => scope.user);
-    const documents = await readMongoUsers(client.db("admin"), userNames);
-    const reports: MongoUserReport[] = documents.map((document) => {
-      const scope = scopes.find((candidate) => candidate.user === document.user);
-      const userPlan = planMongoUser(document, scope as (typeof scopes)[number], scopes);
-      return { ...userPlan, applied: [], remaining: userPlan.findings };
-    });
+    const admin = client.db("admin");
+    const connectedAs = await readMongoConnectedAs(admin);
+    const plans = planMongoServer(await readMongoUsers(admin, userNames), scopes, connectedAs);
+    const reports: MongoUserReport[] = plans.map((userPlan) => ({ ...userPlan, applied: [], remaining: userPlan.findings }));
     if (fix) {
       for (const report of reports) {
-        if (report.findings.length === 0) continue;
+        // Only the instance's own user (name AND database) is ever changed.
+        if (report.disposition !== "managed" || report.findings.length === 0) continue;
         const statement = `db.getSiblingDB(${JSON.stringify(report.authDatabase)}).updateUser(${JSON.stringify(report.user)}, { roles: ${JSON.stringify(report.desiredRoles)} })`;
         try {
           await setMongoRoles(client.db(report.authDatabase), report.user, report.desiredRoles);
@@ -138,52 +146,68 @@ async function auditMongo(url: string, instances: AuditInstance[], fix: boolean,
           report.applied.push({ statement, error: redactor.scrub((error as Error).message) });
         }
       }
-      const after = await readMongoUsers(client.db("admin"), userNames);
+      const after = planMongoServer(await readMongoUsers(admin, userNames), scopes, connectedAs);
       for (const report of reports) {
-        const document = after.find((candidate) => candidate.user === report.user && candidate.db === report.authDatabase);
-        const scope = scopes.find((candidate) => candidate.user === report.user);
-        report.remaining = document && scope ? planMongoUser(document, scope, scopes).findings : [];
+        const again = after.find((candidate) => candidate.user === report.user && candidate.authDatabase === report.authDatabase);
+        report.remaining = again?.findings ?? [];
       }
     }
-    const found = new Set(documents.map((document) => document.user));
-    return { server, users: reports, usersNotFound: userNames.filter((user) => !found.has(user)).sort() };
+    const usersNotFound = scopes
+      .filter((scope) => !plans.some((userPlan) => userPlan.user === scope.user && userPlan.authDatabase === scope.authDatabase))
+      .map((scope) => `${scope.user} (in ${scope.authDatabase})`)
+      .sort();
+    return { server, connectedAs, users: reports, usersNotFound };
   } finally {
     await client.close();
   }
 }
 
+const DISPOSITION_LABEL: Record<string, string> = {
+  "other-host": "not the instance's account",
+  "other-database": "not the instance's user",
+  reference: "left alone (mode: reference)",
+  "connecting-account": "left alone (the audit's own account)",
+};
+
 function renderText(report: Report): string {
   const lines: string[] = [];
   const mark = (count: number): string => (count === 0 ? "scoped" : `${count} finding${count === 1 ? "" : "s"}`);
-  if (report.mysql) {
-    const { server, accounts, usersNotFound } = report.mysql;
-    lines.push(`MySQL ${server}: ${report.instances.length} instance(s) known, ${accounts.length} of their account(s) on this server`);
-    for (const account of accounts) {
-      lines.push(`  ${account.instanceId}  '${account.account.user}'@'${account.account.host}' (${account.roles.join(", ")}): ${mark(account.findings.length)}`);
-      for (const finding of account.findings) lines.push(`    - ${finding.kind}: ${finding.message}`);
-      for (const applied of account.applied) lines.push(`    ${applied.error ? "FAILED" : "ran"}: ${applied.statement}${applied.error ? ` -- ${applied.error}` : ""}`);
-      if (account.applied.length > 0) {
-        lines.push(`    after the fix: ${mark(account.remaining.length)}`);
-        for (const finding of account.remaining) lines.push(`    - still: ${finding.kind}: ${finding.message}`);
-      }
+  const renderEntry = (
+    head: string,
+    entry: { disposition?: string; note?: string; findings: Finding[]; warnings?: Finding[]; applied: StatementResult[]; remaining: Finding[] },
+  ): void => {
+    const label = entry.disposition && entry.disposition !== "managed" ? `${DISPOSITION_LABEL[entry.disposition] ?? entry.disposition}, ` : "";
+    lines.push(`${head}: ${label}${mark(entry.findings.length)}`);
+    if (entry.note) lines.push(`    (${entry.note})`);
+    for (const finding of entry.findings) lines.push(`    - ${finding.kind}: ${finding.message}`);
+    for (const warning of entry.warnings ?? []) lines.push(`    - warning (not changed): ${warning.kind}: ${warning.message}`);
+    for (const applied of entry.applied) lines.push(`    ${applied.error ? "FAILED" : "ran"}: ${applied.statement}${applied.error ? ` -- ${applied.error}` : ""}`);
+    if (entry.applied.length > 0) {
+      lines.push(`    after the fix: ${mark(entry.remaining.length)}`);
+      for (const finding of entry.remaining) lines.push(`    - still: ${finding.kind}: ${finding.message}`);
     }
-    if (usersNotFound.length > 0) lines.push(`  not on this server (another server, or not created yet): ${usersNotFound.join(", ")}`);
+  };
+  if (report.mysql) {
+    const { server, sqlMode, connectedAs, accounts, accountsNotFound } = report.mysql;
+    lines.push(`MySQL ${server}: ${report.instances.length} instance(s) known, ${accounts.length} of their account(s) on this server`);
+    lines.push(`  connected as ${connectedAs.map(displayAccount).join(" or ") || "(unknown)"} (never changed); session sql_mode ${sqlMode || "(empty)"}`);
+    for (const account of accounts) renderEntry(`  ${account.instanceId}  ${displayAccount(account.account)} (${account.roles.join(", ") || "no role"})`, account);
+    renderEntry("  PUBLIC (grants every account holds)", report.mysql.public);
+    if (accountsNotFound.length > 0) lines.push(`  not on this server (another server, or not created yet): ${accountsNotFound.map(displayAccount).join(", ")}`);
   }
   if (report.mongo) {
     const { server, users, usersNotFound } = report.mongo;
     lines.push(`MongoDB ${server}: ${users.length} instance user(s) found`);
-    for (const user of users) {
-      lines.push(`  ${user.instanceId}  ${user.user} (in ${user.authDatabase}): ${mark(user.findings.length)}`);
-      for (const finding of user.findings) lines.push(`    - ${finding.kind}: ${finding.message}`);
-      for (const applied of user.applied) lines.push(`    ${applied.error ? "FAILED" : "ran"}: ${applied.statement}${applied.error ? ` -- ${applied.error}` : ""}`);
-      if (report.fix && user.applied.length > 0) lines.push(`    after the fix: ${mark(user.remaining.length)}`);
-    }
+    for (const user of users) renderEntry(`  ${user.instanceId}  ${user.user} (in ${user.authDatabase})`, user);
     if (usersNotFound.length > 0) lines.push(`  not on this server: ${usersNotFound.join(", ")}`);
   }
+  if (report.warnings > 0) lines.push(`${report.warnings} warning(s) on accounts the audit leaves alone (see above).`);
   if (report.remainingFindings === 0) {
     lines.push(report.fix && !report.changed ? "Nothing to change: every account is already scoped." : report.changed ? "Fixed: every account is now scoped." : "Every account is scoped.");
+  } else if (report.fix && !report.changed) {
+    lines.push(`Nothing to change: ${report.remainingFindings} finding(s) remain that --fix does not change (see above).`);
   } else {
-    lines.push(`${report.remainingFindings} finding(s) remain${report.fix ? "" : " (run with --fix to repair)"}.`);
+    lines.push(`${report.remainingFindings} finding(s) remain${report.fix ? "" : " (run with --fix to repair what it may)"}.`);
   }
   return lines.join("\n");
 }
@@ -223,19 +247,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const fix = parsed.fix === true;
     const instances = loadInstances(parsed.instances);
 
-    const report: Report = { fix, instances: instances.map((instance) => instance.id), changed: false, remainingFindings: 0 };
+    const report: Report = { fix, instances: instances.map((instance) => instance.id), changed: false, remainingFindings: 0, warnings: 0 };
     if (mysqlUrl) report.mysql = await auditMysql(mysqlUrl, instances, fix, redactor);
     if (mongoUrl) report.mongo = await auditMongo(mongoUrl, instances, fix, redactor);
-    const applied = [...(report.mysql?.accounts ?? []), ...(report.mongo?.users ?? [])].flatMap((entry) => entry.applied);
-    report.changed = applied.some((result) => result.error === undefined);
-    report.remainingFindings =
-      (report.mysql?.accounts ?? []).reduce((sum, account) => sum + account.remaining.length, 0) +
-      (report.mongo?.users ?? []).reduce((sum, user) => sum + user.remaining.length, 0);
+    const entries = [...(report.mysql?.accounts ?? []), ...(report.mysql ? [report.mysql.public] : []), ...(report.mongo?.users ?? [])];
+    report.changed = entries.flatMap((entry) => entry.applied).some((result) => result.error === undefined);
+    report.remainingFindings = entries.reduce((sum, entry) => sum + entry.remaining.length, 0);
+    report.warnings = [...(report.mysql?.accounts ?? []), ...(report.mongo?.users ?? [])].reduce((sum, entry) => sum + entry.warnings.length, 0);
 
     process.stdout.write(redactor.scrub(json ? JSON.stringify(report, null, 2) : renderText(report)) + "\n");
     return report.remainingFindings === 0 ? 0 : 1;
   } catch (error) {
-    const known = error instanceof UsageError || error instanceof InstancesError || error instanceof StackFileError || error instanceof AdoptError;
+    const known = error instanceof UsageError || error instanceof InstancesError || error instanceof StackFileError || error instanceof AdoptError || error instanceof SqlModeError;
     const message = redactor.scrub(error instanceof Error ? error.message : String(error));
     const text = known ? message : `server error (connection or query): ${message}`;
     if (json) process.stdout.write(`${JSON.stringify({ error: text })}\n`);

@@ -7,12 +7,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { z } from "zod";
 import { type MysqlGrantSpec, instanceMysqlGrants, mergeGrants } from "../../components/mysql-grants";
-import type { ServiceFlags } from "../../components/names";
-import { type AdoptConfig, adoptSchema, mysqlNamesOf, planAdoption } from "../../config/adopt";
+import type { MysqlRole, ServiceFlags } from "../../components/names";
+import { type AdoptConfig, type MysqlUserDecision, adoptSchema, mysqlNamesOf, planAdoption } from "../../config/adopt";
 import { PROJECT_ROOT, listStacks, readStackFile } from "../../config/stack-file";
 import { servicesSchema } from "../../config/schema";
 import { INSTANCE_KEY, resolveServices, validateStackConfig } from "../../config/stack-config";
-import type { MysqlInstanceScope } from "./mysql-audit";
+import type { ConfiguredAccount, MysqlInstanceScope } from "./mysql-audit";
 import type { MongoInstanceScope } from "./mongo-audit";
 
 export interface AuditInstance {
@@ -40,10 +40,27 @@ export function auditInstance(id: string, services: ServiceFlags, adopt?: AdoptC
   const plan = planAdoption(id, services, adopt, { mongodbProjectId: "000000000000000000000000" });
   const names = mysqlNamesOf(plan);
   const grants: MysqlGrantSpec[] = mergeGrants(instanceMysqlGrants(id, services, names));
+  // An account is its user name AND host; one account may serve several roles.
+  const accounts: ConfiguredAccount[] = [];
+  for (const [role, user] of Object.entries(plan.mysql.users) as Array<[MysqlRole, MysqlUserDecision]>) {
+    const referenced = plan.mysql.grants[role] === "reference";
+    const existing = accounts.find((account) => account.user === user.name && account.host.toLowerCase() === user.host.toLowerCase());
+    if (existing) {
+      existing.roles.push(role);
+      existing.referenced ||= referenced;
+    } else accounts.push({ user: user.name, host: user.host, roles: [role], referenced });
+  }
+  const mongoUser = plan.mongodb.user;
   return {
     id,
-    mysql: { instanceId: id, databases: Object.values(names.databases), grants },
-    mongo: { instanceId: id, user: plan.mongodb.user.name, databases: [plan.mongodb.databases.main, plan.mongodb.databases.forum] },
+    mysql: { instanceId: id, databases: Object.values(names.databases), grants, accounts },
+    mongo: {
+      instanceId: id,
+      user: mongoUser.name,
+      authDatabase: mongoUser.authDatabase,
+      referenced: mongoUser.action === "reference",
+      databases: [plan.mongodb.databases.main, plan.mongodb.databases.forum],
+    },
   };
 }
 
@@ -93,22 +110,27 @@ export function loadInstances(spec: string | undefined, root = PROJECT_ROOT): Au
   return instances;
 }
 
-/** One user name serving two instances cannot be scoped to either: refuse before touching anything. */
+/**
+ * One account (user AND host) serving two instances cannot be scoped to either: refuse before
+ * touching anything. The same user name on two hosts is two accounts (docs/migration.md).
+ */
 function checkDistinct(instances: AuditInstance[]): void {
   const ids = new Set<string>();
-  const mysqlUsers = new Map<string, string>();
+  const mysqlAccounts = new Map<string, string>();
   const mongoUsers = new Map<string, string>();
   for (const instance of instances) {
     if (ids.has(instance.id)) throw new InstancesError(`instance ${instance.id} is listed twice`);
     ids.add(instance.id);
-    for (const user of new Set(instance.mysql.grants.map((grant) => grant.user))) {
-      const other = mysqlUsers.get(user);
-      if (other !== undefined) throw new InstancesError(`MySQL user ${user} belongs to both ${other} and ${instance.id}; give each instance its own user`);
-      mysqlUsers.set(user, instance.id);
+    for (const account of instance.mysql.accounts) {
+      const key = `${account.user}\u0000${account.host.toLowerCase()}`;
+      const other = mysqlAccounts.get(key);
+      if (other !== undefined && other !== instance.id)
+        throw new InstancesError(`MySQL account '${account.user}'@'${account.host}' belongs to both ${other} and ${instance.id}; give each instance its own user`);
+      mysqlAccounts.set(key, instance.id);
     }
-    const other = mongoUsers.get(instance.mongo.user);
-    if (other !== undefined) throw new InstancesError(`MongoDB user ${instance.mongo.user} belongs to both ${other} and ${instance.id}`);
-    mongoUsers.set(instance.mongo.user, instance.id);
+    const mongoKey = `${instance.mongo.user}\u0000${instance.mongo.authDatabase}`;
+    const other = mongoUsers.get(mongoKey);
+    if (other !== undefined) throw new InstancesError(`MongoDB user ${instance.mongo.user} (in ${instance.mongo.authDatabase}) belongs to both ${other} and ${instance.id}`);
+    mongoUsers.set(mongoKey, instance.id);
   }
 }
-

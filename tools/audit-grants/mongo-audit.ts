@@ -7,6 +7,10 @@
 export interface MongoInstanceScope {
   instanceId: string;
   user: string;
+  /** Where the user is defined: a MongoDB user is its name AND this database. */
+  authDatabase: string;
+  /** Adopted with `mode: reference`: used by the stack, never changed. */
+  referenced: boolean;
   /** The main and forum databases. */
   databases: string[];
 }
@@ -30,12 +34,20 @@ export interface MongoFinding {
   message: string;
 }
 
+/** As for MySQL (mysql-audit.ts Disposition): only `managed` users are ever changed. */
+export type MongoDisposition = "managed" | "other-database" | "reference" | "connecting-account";
+
 export interface MongoUserPlan {
   instanceId: string;
   user: string;
   /** Where the user is defined (and where updateUser must run). */
   authDatabase: string;
+  disposition: MongoDisposition;
+  note?: string;
+  /** Counted in the exit status. */
   findings: MongoFinding[];
+  /** Reported, not counted: users the audit leaves alone. */
+  warnings: MongoFinding[];
   /** What the user's roles become with --fix: replaces the whole list in one updateUser. */
   desiredRoles: MongoRole[];
 }
@@ -91,5 +103,40 @@ export function planMongoUser(document: MongoUserDocument, scope: MongoInstanceS
   for (const wanted of desiredRoles)
     if (!document.roles.some((role) => role.role === wanted.role && role.db === wanted.db))
       findings.push({ kind: "missing", message: `missing ${describe(wanted)}` });
-  return { instanceId: scope.instanceId, user: document.user, authDatabase: document.db, findings, desiredRoles };
+  return { instanceId: scope.instanceId, user: document.user, authDatabase: document.db, disposition: "managed", findings, warnings: [], desiredRoles };
+}
+
+export interface MongoUserRef {
+  user: string;
+  db: string;
+}
+
+/**
+ * Which users are whose: an instance's user is its name AND its authentication database
+ * (adopted or `admin`). The same name in another database is not the instance's user: what it
+ * holds beyond the instance is reported and counted, never changed. Referenced users and the
+ * user the audit is authenticated as are left alone (what they hold is reported as warnings).
+ */
+export function planMongoServer(documents: MongoUserDocument[], scopes: MongoInstanceScope[], connectedAs: MongoUserRef[]): MongoUserPlan[] {
+  const plans: MongoUserPlan[] = [];
+  const isConnecting = (document: MongoUserDocument): boolean => connectedAs.some((ref) => ref.user === document.user && ref.db === document.db);
+  for (const document of documents) {
+    const own = scopes.find((scope) => scope.user === document.user && scope.authDatabase === document.db);
+    const scope = own ?? scopes.find((candidate) => candidate.user === document.user);
+    if (!scope) continue;
+    const plan = planMongoUser(document, scope, scopes);
+    const beyond = plan.findings.filter((finding) => finding.kind !== "missing" && finding.kind !== "unexpected-role");
+    const leftAlone = (disposition: Exclude<MongoDisposition, "managed">, note: string, counted: boolean): MongoUserPlan => ({
+      ...plan,
+      disposition,
+      note,
+      findings: counted ? beyond : [],
+      warnings: counted ? [] : beyond,
+    });
+    if (isConnecting(document)) plans.push(leftAlone("connecting-account", "the user this audit is authenticated as: never changed", false));
+    else if (!own) plans.push(leftAlone("other-database", `the instance's user name in another database (the instance's user is in ${scope.authDatabase}): --fix never changes it`, true));
+    else if (scope.referenced) plans.push(leftAlone("reference", "adopted with mode: reference: the stack and the audit leave it alone", false));
+    else plans.push(plan);
+  }
+  return plans;
 }

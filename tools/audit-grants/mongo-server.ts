@@ -5,7 +5,7 @@
  * from drivers: there, restrict users through the stack (mongodbatlas.DatabaseUser).
  */
 import type { Db } from "mongodb";
-import type { MongoRole, MongoUserDocument } from "./mongo-audit";
+import type { MongoRole, MongoUserDocument, MongoUserRef } from "./mongo-audit";
 
 interface UsersInfoReply {
   users?: Array<{ user?: unknown; db?: unknown; roles?: Array<{ role?: unknown; db?: unknown }> }>;
@@ -29,4 +29,17 @@ export async function readMongoUsers(admin: Db, userNames: string[]): Promise<Mo
 
 export async function setMongoRoles(userDatabase: Db, user: string, roles: MongoRole[]): Promise<void> {
   await userDatabase.command({ updateUser: user, roles });
+}
+
+interface ConnectionStatusReply {
+  authInfo?: { authenticatedUsers?: Array<{ user?: unknown; db?: unknown }> };
+}
+
+/** connectionStatus's authenticated users: who the audit is, as the server sees it. */
+export function parseConnectionStatus(reply: ConnectionStatusReply): MongoUserRef[] {
+  return (reply.authInfo?.authenticatedUsers ?? []).map((entry) => ({ user: String(entry.user), db: String(entry.db) }));
+}
+
+export async function readMongoConnectedAs(admin: Db): Promise<MongoUserRef[]> {
+  return parseConnectionStatus((await admin.command({ connectionStatus: 1 })) as ConnectionStatusReply);
 }
