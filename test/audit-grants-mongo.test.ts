@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { mongoDatabaseNames, mongoUserName } from "../components/names";
 import { auditInstance } from "../tools/audit-grants/instances";
-import { type MongoUserDocument, planMongoUser } from "../tools/audit-grants/mongo-audit";
-import { parseUsersInfo } from "../tools/audit-grants/mongo-server";
+import { type MongoUserDocument, mongoUpdates, planMongoServer, planMongoUser } from "../tools/audit-grants/mongo-audit";
+import { parseConnectionStatus, parseUsersInfo } from "../tools/audit-grants/mongo-server";
 
 // No MongoDB server is available to these tests: the decisions are tested over usersInfo-shaped documents.
 describe("audit-grants (MongoDB decisions)", () => {
@@ -61,5 +61,40 @@ describe("audit-grants (MongoDB decisions)", () => {
     const adopted = auditInstance("prod", {}, { mongodb: { user: "old_user", databases: { main: "old_main", forum: "old_forum" } } }).mongo;
     const plan = planMongoUser({ user: "old_user", db: "admin", roles: [{ role: "readWrite", db: "old_main" }] }, adopted, [adopted, dev]);
     assert.deepEqual(plan.findings.map((finding) => finding.message), ["missing readWrite@old_forum"]);
+  });
+
+  it("matches a user by name AND database: the same name elsewhere is reported, never planned for a change", () => {
+    const plans = planMongoServer(
+      [
+        { user: mongoUserName("prod"), db: "admin", roles: exact },
+        { user: mongoUserName("prod"), db: "reporting", roles: [{ role: "read", db: mongoDatabaseNames("dev").main }] },
+      ],
+      [prod, dev],
+      [],
+    );
+    assert.deepEqual(plans.map((plan) => [plan.authDatabase, plan.disposition, plan.findings.map((finding) => finding.kind)]), [
+      ["admin", "managed", []],
+      ["reporting", "other-database", ["other-instance"]],
+    ]);
+    assert.deepEqual(mongoUpdates(plans), []);
+  });
+
+  it("leaves the connecting user and a referenced user alone, with what they hold as warnings", () => {
+    const referenced = auditInstance("legacy", {}, { mongodb: { mode: "reference", user: "legacy_mongo" } }).mongo;
+    const adopted = auditInstance("ops", {}, { mongodb: { mode: "reference", user: { name: "ops", authDatabase: "ops_db" } } }).mongo;
+    assert.equal(adopted.authDatabase, "ops_db");
+    const plans = planMongoServer(
+      [
+        { user: mongoUserName("prod"), db: "admin", roles: [{ role: "root", db: "admin" }] },
+        { user: "legacy_mongo", db: "admin", roles: [{ role: "readWriteAnyDatabase", db: "admin" }] },
+      ],
+      [prod, dev, referenced],
+      parseConnectionStatus({ authInfo: { authenticatedUsers: [{ user: mongoUserName("prod"), db: "admin" }] } }),
+    );
+    assert.deepEqual(plans.map((plan) => [plan.user, plan.disposition, plan.findings.length, plan.warnings.map((warning) => warning.kind)]), [
+      [mongoUserName("prod"), "connecting-account", 0, ["cluster-wide"]],
+      ["legacy_mongo", "reference", 0, ["cluster-wide"]],
+    ]);
+    assert.deepEqual(mongoUpdates(plans), []);
   });
 });

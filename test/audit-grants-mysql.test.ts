@@ -8,7 +8,7 @@ import mysql from "mysql2/promise";
 import { instanceMysqlGrants } from "../components/mysql-grants";
 import { mysqlDatabaseName, mysqlUserName } from "../components/names";
 import { auditInstance } from "../tools/audit-grants/instances";
-import { type ObservedGrantee, type ObservedPrivilege, grantPatternMatches, planAccount } from "../tools/audit-grants/mysql-audit";
+import { type MysqlServerState, type ObservedGrantee, type ObservedPrivilege, grantPatternMatches, planAccount, planServer } from "../tools/audit-grants/mysql-audit";
 import { type CliRun, runAuditCli, servicesUrl } from "./support/audit-grants-mariadb";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -88,6 +88,97 @@ describe("audit-grants (MySQL decisions)", () => {
     assert.ok(plan.statements.includes(`REVOKE GRANT OPTION ON \`${own}\`.* FROM '${prodUser}'@'%'`));
     assert.ok(plan.statements.includes("REVOKE 'dba' FROM '" + prodUser + "'@'%'"));
     assert.ok(plan.statements.includes(`REVOKE UPDATE (\`total\`) ON \`shop\`.\`orders\` FROM '${prodUser}'@'%'`));
+  });
+
+  describe("which accounts are whose", () => {
+    const legacy = auditInstance("legacy", SERVICES, { mysql: { users: { edxapp: { name: "legacy", host: "10.0.%" } } } });
+    const shared = auditInstance("shared", SERVICES, { mysql: { mode: "reference", users: { edxapp: "shared_app" } } });
+    const ownsAdmin = auditInstance("ops", SERVICES, { mysql: { users: { edxapp: { name: "dba", host: "127.0.0.1" } } } });
+    const scopes = [prod.mysql, dev.mysql, legacy.mysql, shared.mysql, ownsAdmin.mysql];
+    const grantee = (user: string, host: string, privileges: ObservedPrivilege[] = [], roles: ObservedGrantee["roles"] = []): ObservedGrantee => ({ user, host, isRole: false, privileges, roles });
+    const globalAll: ObservedPrivilege[] = [{ level: "global", privilege: "SELECT", grantable: true }];
+    const state = (grantees: ObservedGrantee[], connectedAs = [{ user: "dba", host: "127.0.0.1" }]): MysqlServerState => ({ grantees, databases: [], connectedAs });
+    const entry = (plan: ReturnType<typeof planServer>, user: string, host: string) =>
+      plan.accounts.find((candidate) => candidate.account.user === user && candidate.account.host === host);
+
+    it("an instance's account is its user AND host: the same name on another host is reported, never changed", () => {
+      const plan = planServer(state([grantee("legacy", "10.0.%"), grantee("legacy", "localhost", [{ level: "database", database: "wordpress", privilege: "SELECT", grantable: false }])]), scopes);
+      const own = entry(plan, "legacy", "10.0.%");
+      assert.equal(own?.disposition, "managed");
+      assert.ok(own?.statements.every((statement) => statement.endsWith("TO 'legacy'@'10.0.%'")), own?.statements.join("\n"));
+      const other = entry(plan, "legacy", "localhost");
+      assert.equal(other?.disposition, "other-host");
+      assert.deepEqual(other?.statements, []);
+      assert.deepEqual(other?.findings.map((finding) => finding.kind), ["foreign-database"]);
+    });
+
+    it("leaves a referenced user and the connecting account alone, reporting what they hold as warnings", () => {
+      const plan = planServer(state([grantee("shared_app", "%", globalAll), grantee("dba", "127.0.0.1", globalAll), grantee("dba", "%", globalAll)]), scopes);
+      for (const [user, host, disposition] of [
+        ["shared_app", "%", "reference"],
+        ["dba", "127.0.0.1", "connecting-account"],
+      ] as const) {
+        const found = entry(plan, user, host);
+        assert.equal(found?.disposition, disposition);
+        assert.deepEqual(found?.statements, []);
+        assert.deepEqual(found?.findings, []);
+        assert.deepEqual(found?.warnings.map((warning) => warning.kind), ["global", "grant-option"]);
+      }
+      // Another account with the admin's name: not the connecting one, not the instance's.
+      assert.equal(entry(plan, "dba", "%")?.disposition, "other-host");
+    });
+
+    it("PUBLIC's grants are findings; --fix revokes only those that reach an instance", () => {
+      const devPattern = mysqlDatabaseName("dev", "edxapp").replace(/_/g, "\\_");
+      const plan = planServer(
+        state([
+          {
+            user: "PUBLIC",
+            host: "",
+            isRole: true,
+            roles: [],
+            privileges: [
+              { level: "database", database: devPattern, privilege: "SELECT", grantable: false },
+              { level: "database", database: "wiki", privilege: "SELECT", grantable: false },
+            ],
+          },
+        ]),
+        scopes,
+      );
+      assert.deepEqual(plan.public.findings.map((finding) => finding.kind), ["other-instance", "foreign-database"]);
+      assert.deepEqual(plan.public.statements, [`REVOKE ALL PRIVILEGES ON \`${devPattern}\`.* FROM PUBLIC`]);
+    });
+
+    it("reports what a role carries, routine privileges and PROXY, and refuses names it cannot quote", () => {
+      const devDatabase = mysqlDatabaseName("dev", "edxapp");
+      const plan = planServer(
+        {
+          grantees: [
+            grantee(prodUser, "%", [
+              ...exactPrivileges("prod", prodUser),
+              { level: "routine", database: devDatabase, routine: "report", routineType: "FUNCTION", privilege: "EXECUTE", grantable: false },
+              { level: "proxy", proxied: { user: "root", host: "localhost" }, grantable: false },
+              { level: "proxy", proxied: { user: "odd", host: "a\\b" }, grantable: false },
+            ], [{ user: "wide", host: "" }, { user: "bad\\name", host: "" }]),
+            { user: "wide", host: "", isRole: true, roles: [], privileges: [{ level: "global", privilege: "FILE", grantable: false }] },
+          ],
+          databases: [],
+          connectedAs: [],
+        },
+        scopes,
+      );
+      const account = entry(plan, prodUser, "%");
+      assert.deepEqual(account?.findings.map((finding) => finding.kind), ["routine", "proxy", "proxy", "role", "role"]);
+      assert.match(account?.findings[0]?.message ?? "", /instance dev/);
+      assert.match(account?.findings[3]?.message ?? "", /through it: global privileges ON \*\.\*: FILE/);
+      assert.match(account?.findings[2]?.message ?? "", /cannot revoke it: .*backslash/);
+      assert.match(account?.findings[4]?.message ?? "", /cannot revoke it: .*backslash/);
+      assert.deepEqual(account?.statements, [
+        `REVOKE EXECUTE ON FUNCTION \`${devDatabase}\`.\`report\` FROM '${prodUser}'@'%'`,
+        `REVOKE PROXY ON 'root'@'localhost' FROM '${prodUser}'@'%'`,
+        `REVOKE 'wide' FROM '${prodUser}'@'%'`,
+      ]);
+    });
   });
 
   it("reads GRANT patterns as MySQL does", () => {

@@ -26,4 +26,26 @@ describe("audit-grants instance list files", () => {
     writeFileSync(file, "instances:\n  - { id: x, services: { forums: true } }\n");
     assert.throws(() => loadInstances(file, dir), /forums/);
   });
+
+  it("names each account by user AND host, and marks referenced ones", () => {
+    const file = path.join(dir, "adopted.yaml");
+    writeFileSync(
+      file,
+      [
+        "instances:",
+        "  - { id: one, adopt: { mysql: { users: { edxapp: { name: old, host: \"10.0.%\" }, migrate: { name: old, host: \"10.0.%\" } } } } }",
+        "  - { id: two, adopt: { mysql: { mode: reference, users: { edxapp: old } } } }",
+        "",
+      ].join("\n"),
+    );
+    const [one, two] = loadInstances(file, dir);
+    assert.deepEqual(one?.mysql.accounts.find((account) => account.user === "old"), { user: "old", host: "10.0.%", roles: ["edxapp", "migrate"], referenced: false });
+    assert.deepEqual(two?.mysql.accounts.find((account) => account.user === "old"), { user: "old", host: "%", roles: ["edxapp"], referenced: true });
+  });
+
+  it("refuses one account (user and host) in two instances", () => {
+    const file = path.join(dir, "clash.yaml");
+    writeFileSync(file, "instances:\n  - { id: one, adopt: { mysql: { users: { edxapp: old } } } }\n  - { id: two, adopt: { mysql: { users: { edxapp: old } } } }\n");
+    assert.throws(() => loadInstances(file, dir), /'old'@'%' belongs to both one and two/);
+  });
 });

@@ -12,7 +12,7 @@ import { MongoClient } from "mongodb";
 import { type AuditInstance, InstancesError, loadInstances } from "./instances";
 import { type AccountPlan, type Finding, type MysqlAccount, type MysqlInstanceScope, type PublicPlan, accountKey, planServer } from "./mysql-audit";
 import { SqlModeError, applyStatements, connectForAudit, readMysqlState } from "./mysql-server";
-import { type MongoUserPlan, type MongoUserRef, planMongoServer } from "./mongo-audit";
+import { type MongoUserPlan, type MongoUserRef, mongoUpdates, planMongoServer } from "./mongo-audit";
 import { readMongoConnectedAs, readMongoUsers, setMongoRoles } from "./mongo-server";
 import { displayAccount } from "./sql-quote";
 import { StackFileError } from "../../config/stack-file";
@@ -135,9 +135,7 @@ async function auditMongo(url: string, instances: AuditInstance[], fix: boolean,
     const plans = planMongoServer(await readMongoUsers(admin, userNames), scopes, connectedAs);
     const reports: MongoUserReport[] = plans.map((userPlan) => ({ ...userPlan, applied: [], remaining: userPlan.findings }));
     if (fix) {
-      for (const report of reports) {
-        // Only the instance's own user (name AND database) is ever changed.
-        if (report.disposition !== "managed" || report.findings.length === 0) continue;
+      for (const report of mongoUpdates(reports) as MongoUserReport[]) {
         const statement = `db.getSiblingDB(${JSON.stringify(report.authDatabase)}).updateUser(${JSON.stringify(report.user)}, { roles: ${JSON.stringify(report.desiredRoles)} })`;
         try {
           await setMongoRoles(client.db(report.authDatabase), report.user, report.desiredRoles);

@@ -140,3 +140,8 @@ export function planMongoServer(documents: MongoUserDocument[], scopes: MongoIns
   }
   return plans;
 }
+
+/** The updateUser calls --fix makes: only for the instances' own users (name AND database) with findings. */
+export function mongoUpdates(plans: MongoUserPlan[]): MongoUserPlan[] {
+  return plans.filter((plan) => plan.disposition === "managed" && plan.findings.length > 0);
+}

@@ -37,7 +37,6 @@ export interface MysqlAccount {
  */
 export function unquotableReason(value: string): string | undefined {
   if (value.includes("\\")) return "it contains a backslash, which is an escape character or a plain one depending on the server's sql_mode";
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value)) return "it contains a control character (NUL, tab, line break…), which no printed statement can show faithfully";
   return undefined;
 }
@@ -70,7 +69,6 @@ export function unquotableAccountReason({ user, host }: MysqlAccount): string | 
 
 /** A name for a report line: quoted like SQL, with control characters made visible (never parsed back). */
 export function displayName(value: string): string {
-  // eslint-disable-next-line no-control-regex
   return `'${value.replace(/'/g, "''").replace(/[\u0000-\u001f\u007f]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, "0")}`)}'`;
 }
 
