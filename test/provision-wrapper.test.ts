@@ -4,8 +4,8 @@
  * test/fixtures/provision/playbooks/probe.yml standing in for openedx_native.yml.
  */
 import { strict as assert } from "node:assert";
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, cpSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -20,13 +20,18 @@ interface RunResult {
   seconds: number;
 }
 
-function runWrapper(env: Record<string, string>, stdin: string): Promise<RunResult> {
+function startWrapper(env: Record<string, string>): ChildProcess {
   const base: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env))
     if (value !== undefined && !key.startsWith("OPENEDX_IM_")) base[key] = value;
+  return spawn(process.execPath, ["--import", "tsx", WRAPPER], { cwd: ROOT, env: { ...base, ...env } });
+}
+
+function runWrapper(env: Record<string, string>, stdin: string): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", WRAPPER], { cwd: ROOT, env: { ...base, ...env } });
+    const child = startWrapper(env);
+    if (!child.stdout || !child.stderr || !child.stdin) return reject(new Error("no pipes"));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -78,7 +83,7 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
   /** What the wrapper left in its temporary directory (tsx keeps its own cache there). */
   const leftovers = () => readdirSync(tmp).filter((name) => name.startsWith("openedx-im-"));
 
-  it("delivers the variables intact, through a private 0600 file that is gone afterwards", async () => {
+  it("delivers the variables intact, through a private 0600 named pipe (never a file on disk) that is gone afterwards", async () => {
     const probe = {
       text: "Open edX: ünïcode ✓",
       number: 42,
@@ -90,10 +95,11 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
     const result = await runWrapper(localEnv(), request({ probe }));
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(received().probe, probe);
-    const [[path, mode]] = JSON.parse(readFileSync(`${output}.files`, "utf8")) as [string, string][];
+    const [[path, mode, regular]] = JSON.parse(readFileSync(`${output}.files`, "utf8")) as [string, string, boolean][];
     assert.ok(path.startsWith(tmp), path);
     assert.equal(mode, "0600");
-    assert.equal(existsSync(path), false, "the variables file is removed");
+    assert.equal(regular, false, "a named pipe, not a regular file");
+    assert.equal(existsSync(path), false, "the pipe is removed");
     assert.deepEqual(leftovers(), []);
   });
 
@@ -134,11 +140,14 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
     assert.equal(result.stderr.includes(secret), false, "stderr");
   });
 
-  it("never prints the SSH private key", async () => {
-    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n";
+  it("never prints the SSH private key, and keeps it off the disk", async () => {
+    const key = newSshKey(scratch);
+    const body = key.split("\n")[1];
     const result = await runWrapper(localEnv(), JSON.stringify({ variables: { probe_output: output, probe: {} }, sshPrivateKey: key }));
     assert.equal(result.status, 0, result.stderr);
-    assert.equal(`${result.stdout}${result.stderr}`.includes("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"), false);
+    assert.equal(`${result.stdout}${result.stderr}`.includes(body), false);
+    assert.equal(latestLog().includes(body), false, "the log");
+    assert.match(latestLog(), /\$ ssh-add -q -t \d+ -\n/, "the key went into an agent over a pipe");
     assert.deepEqual(leftovers(), []);
   });
 
@@ -188,6 +197,7 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
         OPENEDX_IM_CONNECTION: "ssh",
         OPENEDX_IM_HOST: "127.0.0.1",
         OPENEDX_IM_SSH_PORT: "1", // nothing listens there
+        OPENEDX_IM_HOST_PUBLIC_KEY: HOST_KEY_EXAMPLE,
         OPENEDX_IM_SSH_WAIT_TIMEOUT: "3",
         OPENEDX_IM_SSH_RETRY_INTERVAL: "1",
       }),
@@ -214,6 +224,180 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
     assert.match(latestLog(), /-m venv/);
     assert.deepEqual(readdirSync(venvs), [], "a half-built virtualenv is not kept for the next run");
     assert.equal(existsSync(output), false);
+  });
+
+  const renderEnv = () => localEnv({ OPENEDX_IM_PLAYBOOK: "render-all.yml" });
+  const renderRequest = (variables: Record<string, unknown> = {}, trustedPaths?: string[][]) =>
+    JSON.stringify({ variables: { probe_output: output, ...variables }, ...(trustedPaths ? { trustedPaths } : {}) });
+
+  describe("values reach Ansible as data (render-all.yml templates every variable)", () => {
+    const marker = (n: number) => join(scratch, `executed-${n}`);
+    const hostile = () => ({
+      HOSTILE_TEXT: `Arts; Sciences | Engineering && more {{ lookup('pipe', 'touch ${marker(1)}') }}`,
+      HOSTILE_LIST: [
+        `{% if true %}{{ lookup('pipe', 'touch ${marker(2)}') }}{% endif %}`,
+        "{# a comment #}{{ 7 * 7 }}",
+        `#jinja2:variable_start_string:'[[', variable_end_string:']]'\n[[ lookup('pipe', 'touch ${marker(3)}') ]]`,
+        "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.example.org; img-src * data:",
+        '<footer class="site">© 2026 <a href="https://example.org/?a=1&b=2">Ünïversité</a>\n</footer>',
+        'it\'s "quoted" \\ back\\slashes \\{{ x }} tab\t and a line break\n',
+        "^/api/v[0-9]+/(courses|users)/?$",
+        "✓ 日本語 🎓 {{ undefined_variable }} {{ omit }}",
+      ],
+      HOSTILE_NESTED: {
+        level1: { list: [`{{ lookup('pipe', 'touch ${marker(4)}') }}`, { deeper: "{% raw %}unbalanced" }], number: 7, flag: true, nothing: null },
+        "a key; with | punctuation": `$(touch ${marker(5)}) \`id\``,
+      },
+      TRUSTED_TEMPLATE: "{{ 6 * 7 }}",
+      TRUSTED_TREE: { inner: "{{ 'a' ~ 'b' }}", other: "{{ 1 + 1 }}" },
+    });
+
+    it("runs nothing and renders every untrusted value byte for byte; trusted paths stay templates", async () => {
+      const variables = hostile();
+      const result = await runWrapper(renderEnv(), renderRequest(variables, [["TRUSTED_TEMPLATE"], ["TRUSTED_TREE", "inner"]]));
+      assert.equal(result.status, 0, `${result.stderr}\n${latestLog()}`);
+      for (let n = 1; n <= 5; n++) assert.equal(existsSync(marker(n)), false, `${marker(n)} was created: a value was executed`);
+      const rendered = JSON.parse(readFileSync(output, "utf8")) as Record<string, unknown>;
+      assert.deepEqual(rendered.HOSTILE_TEXT, variables.HOSTILE_TEXT);
+      assert.deepEqual(rendered.HOSTILE_LIST, variables.HOSTILE_LIST);
+      assert.deepEqual(rendered.HOSTILE_NESTED, variables.HOSTILE_NESTED);
+      assert.equal(rendered.probe_copied, variables.HOSTILE_TEXT, "a value copied by set_fact stays data when used again");
+      assert.equal(rendered.probe_first_nested, variables.HOSTILE_NESTED.level1.list[0]);
+      assert.equal(rendered.TRUSTED_TEMPLATE, "42", "the operator's own template is still evaluated");
+      assert.deepEqual(rendered.TRUSTED_TREE, { inner: "ab", other: "{{ 1 + 1 }}" }, "only the trusted path, not its sibling");
+      const file = readFileSync(`${output}.rendered`, "utf8");
+      assert.ok(file.startsWith(`text=${variables.HOSTILE_TEXT}\ncopied=${variables.HOSTILE_TEXT}\n`), file);
+      for (const item of variables.HOSTILE_LIST) assert.ok(file.includes(`item=${item}\n`), item);
+      assert.ok(file.includes(`a key; with | punctuation=${JSON.stringify(variables.HOSTILE_NESTED["a key; with | punctuation"])}`));
+    });
+
+    it("evaluates the same values when every path is trusted: the test would see an injection", async () => {
+      // The control: proves the playbook really templates these variables, so the test above can fail.
+      const result = await runWrapper(renderEnv(), renderRequest(hostile(), [["HOSTILE_TEXT"], ["TRUSTED_TEMPLATE"], ["TRUSTED_TREE"]]));
+      assert.equal(result.status, 0, `${result.stderr}\n${latestLog()}`);
+      assert.equal(existsSync(marker(1)), true, "the trusted value's lookup ran");
+    });
+
+    const refusals: [string, Record<string, unknown>, RegExp][] = [
+      ["ansible_connection", { ansible_connection: "local" }, /variables: ansible_connection is refused/],
+      ["ANSIBLE_HOST in capitals", { ANSIBLE_HOST: "127.0.0.1" }, /variables: ANSIBLE_HOST is refused/],
+      ["ansible_ssh_common_args (a ProxyCommand)", { ansible_ssh_common_args: `-o ProxyCommand="touch ${join("/tmp", "x")}"` }, /ansible_ssh_common_args is refused/],
+      ["inventory_hostname", { inventory_hostname: "127.0.0.1" }, /inventory_hostname is refused/],
+      ["a key carrying Jinja", { NESTED: { ok: { "{{ lookup('pipe', 'id') }}": 1 } } }, /the key "NESTED" → "ok" → "\{\{ lookup\('pipe', 'id'\) \}\}" is refused/],
+      ["a decoder marker as a key", { NESTED: [{ __ansible_unsafe: "x" }] }, /__ansible_unsafe is refused|reads __ansible_unsafe as a marker/],
+      ["a variable name that is no identifier", { "X; id": 1 }, /"X; id" is not an Ansible variable name/],
+    ];
+    for (const [what, variables, message] of refusals)
+      it(`refuses ${what} with exit 64 before running anything`, async () => {
+        const result = await runWrapper(renderEnv(), renderRequest(variables));
+        assert.equal(result.status, 64, result.stderr);
+        assert.match(result.stderr, message);
+        assert.equal(existsSync(logs), false, "nothing ran");
+      });
+  });
+
+  it("runs git, python and ansible-playbook without the deploy credentials", async () => {
+    const credentials: Record<string, string> = {
+      OS_PASSWORD: "fake-openstack-password-1",
+      AWS_SECRET_ACCESS_KEY: "fake-aws-secret-2",
+      GANDI_PERSONAL_ACCESS_TOKEN: "fake-gandi-token-3",
+      PULUMI_CONFIG_PASSPHRASE: "fake-pulumi-passphrase-4",
+      GITHUB_TOKEN: "fake-github-token-5",
+      MONGODB_ATLAS_PRIVATE_KEY: "fake-atlas-key-6",
+      MYSQL_PWD: "fake-mysql-password-7",
+      SOME_OTHER_SETTING: "fake-unlisted-value-8",
+      ANSIBLE_CONFIG: join(scratch, "operator-ansible.cfg"),
+      PYTHONPATH: join(scratch, "injected-python"),
+    };
+    // Shims first on PATH record the environment git and python are started with, then run the real program.
+    const shims = join(scratch, "shims");
+    mkdirSync(shims);
+    for (const program of ["git", "python3"]) {
+      const real = execFileSync("sh", ["-c", `command -v ${program}`], { encoding: "utf8" }).trim();
+      writeFileSync(join(shims, program), `#!/bin/sh\nenv > "${join(scratch, `${program}.env`)}"\nexec "${real}" "$@"\n`);
+      chmodSync(join(shims, program), 0o755);
+    }
+    const bare = join(scratch, "configuration.git");
+    const work = join(scratch, "configuration-work");
+    cpSync(FIXTURE, work, { recursive: true });
+    writeFileSync(join(work, "requirements.txt"), "");
+    const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.org", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.org" };
+    execFileSync("git", ["init", "-q", "-b", "main"], { cwd: work, env: gitEnv });
+    execFileSync("git", ["add", "."], { cwd: work, env: gitEnv });
+    execFileSync("git", ["commit", "-q", "-m", "c"], { cwd: work, env: gitEnv });
+    execFileSync("git", ["init", "-q", "--bare", bare], { env: gitEnv });
+    execFileSync("git", ["push", "-q", bare, "main"], { cwd: work, env: gitEnv });
+
+    const names = Object.keys(credentials);
+    const env = localEnv({
+      ...credentials,
+      PATH: `${shims}:${process.env.PATH ?? ""}`,
+      OPENEDX_IM_PLAYBOOK: "render-all.yml",
+      OPENEDX_IM_CONFIGURATION_REPOSITORY: bare,
+      OPENEDX_IM_CONFIGURATION_REF: "main",
+      OPENEDX_IM_VENV_CACHE: join(scratch, "venvs"),
+      OPENEDX_IM_PYTHON: join(shims, "python3"),
+    });
+    delete (env as Partial<Record<string, string>>).OPENEDX_IM_CONFIGURATION_DIR;
+    // The requirements step runs (python -m venv) and stops there: no package index here.
+    const withVenv = await runWrapper({ ...env, OPENEDX_IM_SKIP_REQUIREMENTS: "" }, renderRequest());
+    assert.equal(withVenv.status, 1, withVenv.stderr);
+    assert.match(withVenv.stderr, /installed no ansible-playbook/);
+    const plainValues = { HOSTILE_TEXT: "x", HOSTILE_LIST: [], HOSTILE_NESTED: { level1: { list: ["y"] } }, TRUSTED_TEMPLATE: "", TRUSTED_TREE: {} };
+    const result = await runWrapper(env, renderRequest({ ...plainValues, probe_env_names: names }));
+    assert.equal(result.status, 0, `${result.stderr}\n${latestLog()}`);
+
+    const seen = {
+      git: readFileSync(join(scratch, "git.env"), "utf8"),
+      python: readFileSync(join(scratch, "python3.env"), "utf8"),
+      lookup: readFileSync(`${output}.lookup-env`, "utf8"),
+      task: readFileSync(`${output}.task-env`, "utf8"),
+      facts: readFileSync(`${output}.facts-env`, "utf8"),
+    };
+    assert.match(seen.task, /^PATH=/m, "the task's environment was recorded");
+    assert.match(seen.facts, /"HOME"/, "the facts' environment was recorded");
+    for (const [where, text] of Object.entries(seen))
+      for (const [name, value] of Object.entries(credentials)) {
+        assert.equal(text.includes(value), false, `${name}'s value is visible to ${where}`);
+        assert.equal(new RegExp(`^${name}=`, "m").test(text), false, `${name} is set for ${where}`);
+      }
+    assert.deepEqual(JSON.parse(seen.lookup), Object.fromEntries(names.map((name) => [name, ""])));
+  });
+
+  it("after a SIGKILL of the wrapper, stops the playbook and the ssh-agent within seconds and leaves no secret on disk", async () => {
+    const secret = "kill-nine-Secret-0f-the-run";
+    const key = newSshKey(scratch);
+    const keyBody = key.split("\n")[1];
+    const sleepFor = "53.75"; // distinctive, to find the task's process
+    const wrapper = startWrapper(localEnv({ OPENEDX_IM_KILL_GRACE: "2" }));
+    wrapper.stdin?.end(
+      JSON.stringify({ variables: { probe_output: output, probe: {}, probe_secret: secret, probe_sleep: sleepFor }, sshPrivateKey: key }),
+    );
+    // Wait until the slow task runs, with the secret among its arguments.
+    const started = Date.now();
+    while (processesRunning(`sleep ${sleepFor}`) === 0) {
+      assert.ok(Date.now() - started < 60_000, "the slow task never started");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const agents = pids("ssh-agent -D -a " + tmp);
+    assert.equal(agents.length, 1, "the wrapper's own ssh-agent runs");
+    // While the task runs, Ansible's module file holds its arguments (the secret among them) in the private directory.
+    assert.ok(filesContaining(tmp, secret).length > 0, "the check below could not see a secret file");
+    wrapper.kill("SIGKILL");
+    const killed = Date.now();
+    while (
+      (processesRunning(`sleep ${sleepFor}`) > 0 || pids("ansible-playbook").some((pid) => environOf(pid).includes(tmp)) || agents.some(alive)) &&
+      Date.now() - killed < 15_000
+    )
+      await new Promise((r) => setTimeout(r, 200));
+    const seconds = (Date.now() - killed) / 1000;
+    assert.equal(processesRunning(`sleep ${sleepFor}`), 0, "the playbook's task still runs");
+    assert.equal(agents.some(alive), false, "the ssh-agent still runs");
+    assert.ok(seconds < 10, `took ${seconds} s`);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const dir of [tmp, home])
+      for (const needle of [secret, keyBody]) assert.deepEqual(filesContaining(dir, needle), [], `a file under ${dir} holds a secret`);
+    assert.deepEqual(leftovers(), [], "the private directory is gone");
   });
 
   describe("checking out the configuration repository with git", () => {
@@ -264,6 +448,62 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
       });
   });
 });
+
+/** A valid ED25519 public key line (the pin's format); nothing answers with its private half. */
+const HOST_KEY_EXAMPLE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1AG7OGIW6eQBQUpI1w7/QmM6Q/oAK/N9EYr3bzuslo example";
+
+/** A fresh ED25519 private key in OpenSSH format (ssh-keygen), for the agent to hold. */
+function newSshKey(dir: string): string {
+  const path = join(dir, `key-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", path]);
+  const key = readFileSync(path, "utf8");
+  rmSync(path);
+  rmSync(`${path}.pub`);
+  return key;
+}
+
+/** Files under `dir` whose content includes `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const found: string[] = [];
+  const visit = (path: string) => {
+    let stat;
+    try {
+      stat = statSync(path, { throwIfNoEntry: false });
+    } catch {
+      return;
+    }
+    if (!stat) return;
+    if (stat.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
+    else if (stat.isFile() && readFileSync(path).includes(needle)) found.push(path);
+  };
+  visit(dir);
+  return found;
+}
+
+function pids(pattern: string): number[] {
+  try {
+    return execFileSync("pgrep", ["-f", "--", pattern], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function environOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8");
+  } catch {
+    return "";
+  }
+}
 
 function processesRunning(commandLine: string): number {
   try {
