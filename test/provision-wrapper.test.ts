@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "..");
@@ -398,6 +398,74 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
     for (const dir of [tmp, home])
       for (const needle of [secret, keyBody]) assert.deepEqual(filesContaining(dir, needle), [], `a file under ${dir} holds a secret`);
     assert.deepEqual(leftovers(), [], "the private directory is gone");
+  });
+
+  describe("over SSH to a local sshd, the VM's host key pinned", () => {
+    let sshd: ChildProcess | undefined;
+    let port: number;
+    let hostPublicKey: string;
+    let clientKey: string;
+
+    beforeEach(async function () {
+      const dir = join(scratch, "sshd");
+      mkdirSync(dir);
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "vm", "-f", join(dir, "host_key")]);
+      hostPublicKey = readFileSync(join(dir, "host_key.pub"), "utf8").trim();
+      clientKey = newSshKey(scratch);
+      writeFileSync(join(scratch, "client"), clientKey, { mode: 0o600 });
+      writeFileSync(join(dir, "authorized_keys"), execFileSync("ssh-keygen", ["-y", "-f", join(scratch, "client")], { encoding: "utf8" }));
+      rmSync(join(scratch, "client"));
+      port = 20000 + Math.floor(Math.random() * 20000);
+      writeFileSync(
+        join(dir, "sshd_config"),
+        [
+          `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${join(dir, "host_key")}`, `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+          `PidFile ${join(dir, "sshd.pid")}`, "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+          "PermitRootLogin prohibit-password", "",
+        ].join("\n"),
+      );
+      mkdirSync("/run/sshd", { recursive: true });
+      sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: "ignore" });
+      const until = Date.now() + 10_000;
+      while (Date.now() < until) {
+        try {
+          execFileSync("ssh-keyscan", ["-p", String(port), "-T", "1", "127.0.0.1"], { stdio: "pipe" });
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    });
+
+    afterEach(() => {
+      if (sshd?.pid !== undefined) process.kill(sshd.pid, "SIGTERM");
+    });
+
+    const sshEnv = (pin: string) =>
+      localEnv({
+        OPENEDX_IM_CONNECTION: "ssh",
+        OPENEDX_IM_HOST: "127.0.0.1",
+        OPENEDX_IM_SSH_PORT: String(port),
+        OPENEDX_IM_SSH_USER: userInfo().username,
+        OPENEDX_IM_HOST_PUBLIC_KEY: pin,
+        OPENEDX_IM_SSH_WAIT_TIMEOUT: "4",
+        OPENEDX_IM_SSH_RETRY_INTERVAL: "1",
+      });
+
+    it("connects with the key from the request through its own agent and runs the playbook when the host key matches", async () => {
+      const result = await runWrapper(sshEnv(hostPublicKey), JSON.stringify({ variables: { probe_output: output, probe: { over: "ssh" } }, sshPrivateKey: clientKey }));
+      assert.equal(result.status, 0, `${result.stderr}\n${latestLog()}`);
+      assert.deepEqual(received(), { probe: { over: "ssh" }, inventory_hostname: "127.0.0.1" });
+      assert.deepEqual(leftovers(), []);
+    });
+
+    it("refuses a host whose key is not the pinned one, before anything runs (exit 69)", async () => {
+      const result = await runWrapper(sshEnv(HOST_KEY_EXAMPLE), JSON.stringify({ variables: { probe_output: output, probe: {} }, sshPrivateKey: clientKey }));
+      assert.equal(result.status, 69, result.stderr);
+      assert.match(result.stderr, /not with the pinned host key \(OPENEDX_IM_HOST_PUBLIC_KEY\)/);
+      assert.match(latestLog(), /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+      assert.equal(existsSync(output), false, "the playbook did not run");
+    });
   });
 
   describe("checking out the configuration repository with git", () => {
