@@ -9,6 +9,12 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 
+import { childEnvironment, pipEnvironment } from "../scripts/provision/environment";
+import { parseGuardLine } from "../scripts/provision/guard";
+import { knownHostsLine, parseHostPublicKey } from "../scripts/provision/host-key";
+import { isRepositoryLocation, parseRequest, readSettings } from "../scripts/provision/provision";
+import { markUntrusted, variableProblems } from "../scripts/provision/variables";
+
 const ROOT = resolve(__dirname, "..");
 const WRAPPER = join(ROOT, "scripts", "provision", "provision.ts");
 const FIXTURE = join(ROOT, "test", "fixtures", "provision");
@@ -41,6 +47,99 @@ function runWrapper(env: Record<string, string>, stdin: string): Promise<RunResu
     child.stdin.end(stdin);
   });
 }
+
+describe("provisioning wrapper: pure parts", () => {
+  it("marks every string unsafe at any depth and in lists, except at or under a trusted path", () => {
+    const variables = {
+      NAME: "{{ x }}",
+      COUNT: 3,
+      FLAG: false,
+      NONE: null,
+      LIST: ["a", { b: "c" }, ["d"]],
+      FEATURES: { TRUSTED: "{{ t }}", OTHER: "o", DEEP: { X: "x" } },
+      WHOLE: { a: "1", b: ["2"] },
+      ["__proto__"]: "data",
+    };
+    const marked = markUntrusted(variables, [["FEATURES", "TRUSTED"], ["FEATURES", "DEEP"], ["WHOLE"], ["LIST", "b"]]);
+    const u = (text: string) => ({ __ansible_unsafe: text });
+    assert.deepEqual(JSON.parse(JSON.stringify(marked)), {
+      NAME: u("{{ x }}"),
+      COUNT: 3,
+      FLAG: false,
+      NONE: null,
+      LIST: [u("a"), { b: u("c") }, [u("d")]],
+      FEATURES: { TRUSTED: "{{ t }}", OTHER: u("o"), DEEP: { X: "x" } },
+      WHOLE: { a: "1", b: ["2"] },
+      ["__proto__"]: u("data"),
+    });
+    assert.deepEqual(markUntrusted({ A: "a" }), { A: u("a") }, "no trusted paths: nothing is trusted");
+  });
+
+  it("refuses ansible_* in any case, Ansible's special variables, Jinja and decoder markers in keys; accepts ordinary data", () => {
+    assert.deepEqual(variableProblems({ EDXAPP_PLATFORM_NAME: "{{ x }}; |", NESTED: { "a;b": [{ "c|d": 1 }] }, my_ansible_var: 1 }), []);
+    const problems = variableProblems({
+      ansible_host: 1,
+      Ansible_Connection: 1,
+      hostvars: 1,
+      "1abc": 1,
+      X: { "{% if %}": 1, y: [{ "{#": 2 }, { __ansible_vault: "v" }] },
+    }).join("\n");
+    for (const expected of [/ansible_host is refused/, /Ansible_Connection is refused/, /hostvars is refused/, /"1abc" is not an Ansible variable name/, /"X" → "\{% if %\}" is refused/, /"X" → "y" → "0" → "\{#" is refused/, /__ansible_vault/])
+      assert.match(problems, expected);
+  });
+
+  it("parses the request: trustedPaths optional and checked, bad variables refused without echoing values", () => {
+    assert.deepEqual(parseRequest('{"variables": {"A": "x"}}'), { variables: { A: "x" }, trustedPaths: [] });
+    assert.deepEqual(parseRequest('{"variables": {"A": {"B": "x"}}, "trustedPaths": [["A", "B"]]}').trustedPaths, [["A", "B"]]);
+    for (const bad of ['"A"', "[[]]", '[["A", 1]]', '{"A": 1}'])
+      assert.throws(() => parseRequest(`{"variables": {}, "trustedPaths": ${bad}}`), /"trustedPaths" must be a list of non-empty lists of keys/);
+    assert.throws(
+      () => parseRequest('{"variables": {"ansible_connection": "hunter2-secret"}}'),
+      (error: Error) => /ansible_connection is refused/.test(error.message) && !error.message.includes("hunter2"),
+    );
+  });
+
+  it("passes only allowlisted environment variables to children, the operator's agent only without a key", () => {
+    const env = {
+      PATH: "/bin", HOME: "/h", LANG: "C", LC_TIME: "C", TZ: "UTC", TMPDIR: "/t", https_proxy: "http://p", NO_PROXY: "x", SSH_AUTH_SOCK: "/s",
+      OS_PASSWORD: "x", AWS_SECRET_ACCESS_KEY: "x", GANDI_KEY: "x", PULUMI_ACCESS_TOKEN: "x", GITHUB_TOKEN: "x", MONGODB_ATLAS_PRIVATE_KEY: "x",
+      MYSQL_PWD: "x", ANSIBLE_CONFIG: "x", PYTHONPATH: "x", PIP_INDEX_URL: "https://mirror", OPENEDX_IM_HOST: "x",
+    };
+    assert.deepEqual(childEnvironment(env, { operatorSshAgent: false }), {
+      PATH: "/bin", HOME: "/h", LANG: "C", LC_TIME: "C", TZ: "UTC", TMPDIR: "/t", https_proxy: "http://p", NO_PROXY: "x",
+      LC_ALL: "C.UTF-8", GIT_TERMINAL_PROMPT: "0",
+    });
+    assert.equal(childEnvironment(env, { operatorSshAgent: true }).SSH_AUTH_SOCK, "/s");
+    assert.deepEqual(pipEnvironment(env), { PIP_INDEX_URL: "https://mirror" });
+  });
+
+  it("pins an OpenSSH host public key, refusing anything else", () => {
+    const key = parseHostPublicKey(HOST_KEY_EXAMPLE);
+    assert.ok(key);
+    assert.equal(knownHostsLine("203.0.113.7", 22, key), `203.0.113.7 ${HOST_KEY_EXAMPLE.split(" ").slice(0, 2).join(" ")}\n`);
+    assert.match(knownHostsLine("203.0.113.7", 2222, key), /^\[203\.0\.113\.7\]:2222 ssh-ed25519 /);
+    for (const bad of ["", "ssh-ed25519", "ssh-rsa " + HOST_KEY_EXAMPLE.split(" ")[1], "ssh-ed25519 AAAA\n203.0.113.8 ssh-ed25519 AAAA", "@cert-authority * ssh-ed25519 AAAA"])
+      assert.equal(parseHostPublicKey(bad), undefined, bad);
+    assert.throws(() => readSettings({ OPENEDX_IM_HOST: "h", OPENEDX_IM_APPSERVER_ID: "a", OPENEDX_IM_CONFIGURATION_DIR: "/c" }), /OPENEDX_IM_HOST_PUBLIC_KEY: required with the ssh connection/);
+    assert.throws(
+      () => readSettings({ OPENEDX_IM_HOST: "h", OPENEDX_IM_APPSERVER_ID: "a", OPENEDX_IM_CONFIGURATION_DIR: "/c", OPENEDX_IM_HOST_PUBLIC_KEY: "nope" }),
+      /OPENEDX_IM_HOST_PUBLIC_KEY: not an OpenSSH public key line/,
+    );
+  });
+
+  it("accepts https, ssh and absolute-path repositories only", () => {
+    for (const good of ["https://github.com/openedx/configuration.git", "ssh://git@github.com/openedx/configuration.git", "git@github.com:openedx/configuration.git", "/srv/git/configuration.git"])
+      assert.equal(isRepositoryLocation(good), true, good);
+    for (const bad of ["ext::sh -c touch% /tmp/x", "-uhttps://x/y", "file:///etc", "http://plain.example.org/x.git", "relative/path", "https://x/y z", "git://example.org/x"])
+      assert.equal(isRepositoryLocation(bad), false, bad);
+  });
+
+  it("reads only well-formed guard lines", () => {
+    assert.deepEqual(parseGuardLine("group 1234"), { kind: "group", pid: 1234 });
+    assert.deepEqual(parseGuardLine("path /tmp/x"), { kind: "path", path: "/tmp/x" });
+    for (const bad of ["group 1", "group -5", "path relative", "kill 12", "group 12x"]) assert.equal(parseGuardLine(bad), undefined, bad);
+  });
+});
 
 describe("provisioning wrapper (real ansible-playbook, local connection)", function () {
   this.timeout(120_000);
