@@ -1,8 +1,10 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import type { ResolvedAppServer } from "../config/stack-config";
 import { type InstanceFacts, renderAnsibleVars } from "./ansible-vars";
 import { HealthCheck } from "./health-check";
+import { hostKeyUserData } from "./host-key";
 import { appServerVmName } from "./names";
 import { Provisioning, buildDigest } from "./provisioning";
 
@@ -19,6 +21,11 @@ export interface AppServerArgs {
   serviceVars: Record<string, pulumi.Input<unknown>>;
   lmsDomain: string;
   sshPrivateKey?: pulumi.Input<string>;
+  /**
+   * Paths into the rendered Ansible variables that the operator wrote (from the
+   * appserver's extraSettings); every other value reaches Ansible as data.
+   */
+  trustedVariablePaths?: string[][];
   /** Instance resources the provisioning run needs first (database users, grants, broker permissions). */
   instanceDependencies?: pulumi.Resource[];
   /** Creates the DNS name of VM `index` (the instance's DNS owns the zone). */
@@ -66,6 +73,8 @@ export class AppServer extends pulumi.ComponentResource {
     this.healthChecks = [];
     for (let index = 0; index < appServer.count; index++) {
       const vmName = appServerVmName(instanceId, appServer.id, index);
+      // The VM's SSH host key, made here so the provisioning run can pin it instead of trusting first contact.
+      const hostKey = new tls.PrivateKey(`${name}-vm${index}-host-key`, { algorithm: "ED25519" }, { parent: this });
       const vm = new openstack.compute.Instance(
         `${name}-vm${index}`,
         {
@@ -75,6 +84,10 @@ export class AppServer extends pulumi.ComponentResource {
           ...(args.keyPairName ? { keyPair: args.keyPairName } : {}),
           securityGroups: args.securityGroupNames,
           networks: [{ name: args.network }],
+          // Holds the host's private key: secret. A change would replace the VM, but the key is a resource and never churns.
+          userData: pulumi.secret(
+            pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh]).apply(([privateKey, publicKey]) => hostKeyUserData(privateKey, publicKey)),
+          ),
           metadata: {
             "openedx-im:instance": instanceId,
             "openedx-im:instance-name": args.instance.name.slice(0, 255),
@@ -99,6 +112,8 @@ export class AppServer extends pulumi.ComponentResource {
           host: address,
           configuration,
           ansibleVars: this.ansibleVars,
+          ...(args.trustedVariablePaths ? { trustedVariablePaths: args.trustedVariablePaths } : {}),
+          hostPublicKey: hostKey.publicKeyOpenssh,
           frozen,
           ...(args.sshPrivateKey ? { sshPrivateKey: args.sshPrivateKey } : {}),
         },

@@ -4,9 +4,11 @@
  * Pulumi (an operator's or CI's). See docs/provisioning.md.
  *
  * The command string is a constant. Every value reaches the wrapper as an
- * environment value (non-secret settings) or on standard input (the Ansible
- * variables and the SSH private key, as one secret JSON document), so nothing
- * from config or a pull request is ever parsed by a shell.
+ * environment value (non-secret settings, the VM's pinned host public key) or
+ * on standard input (the Ansible variables, the trusted paths and the SSH
+ * private key, as one secret JSON document), so nothing from config or a pull
+ * request is ever parsed by a shell, and only the operator's own settings are
+ * ever templated by Ansible.
  */
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
@@ -28,8 +30,16 @@ export interface ProvisioningArgs {
   configuration: { repository: string; ref: string; playbook: string };
   /** The rendered Ansible variables (`renderAnsibleVars`); secret values as secret Outputs. */
   ansibleVars: Record<string, pulumi.Input<unknown>>;
+  /**
+   * Paths into `ansibleVars` the operator wrote (the appserver's own
+   * `extraSettings`, never a pull request's): values at or under them stay Jinja
+   * templates. Every other string reaches Ansible marked unsafe, i.e. as data.
+   */
+  trustedVariablePaths?: string[][];
   /** The private key Ansible logs in with; sent on standard input only. */
   sshPrivateKey?: pulumi.Input<string>;
+  /** The VM's SSH host public key (`ssh-ed25519 AAAA...`), pinned for the run. Not a secret. */
+  hostPublicKey?: pulumi.Input<string>;
   /** The VM image's login user; default `ubuntu`. */
   sshUser?: string;
   /** Where the wrapper keeps the log of each run; default `~/.local/state/openedx-im/provision`. */
@@ -96,10 +106,14 @@ export class Provisioning extends pulumi.ComponentResource {
       OPENEDX_IM_LINE_TIMEOUT: String(args.lineTimeoutSeconds ?? DEFAULT_LINE_TIMEOUT_SECONDS),
       OPENEDX_IM_TOTAL_TIMEOUT: String(args.totalTimeoutSeconds ?? DEFAULT_TOTAL_TIMEOUT_SECONDS),
       ...(args.logDir !== undefined ? { OPENEDX_IM_LOG_DIR: args.logDir } : {}),
+      ...(args.hostPublicKey !== undefined ? { OPENEDX_IM_HOST_PUBLIC_KEY: args.hostPublicKey } : {}),
     };
+    const trustedPaths = args.trustedVariablePaths ?? [];
     const request = pulumi
       .all([pulumi.output(args.ansibleVars), pulumi.output(args.sshPrivateKey)])
-      .apply(([variables, sshPrivateKey]) => JSON.stringify({ variables, ...(sshPrivateKey ? { sshPrivateKey } : {}) }));
+      .apply(([variables, sshPrivateKey]) =>
+        JSON.stringify({ variables, ...(trustedPaths.length > 0 ? { trustedPaths } : {}), ...(sshPrivateKey ? { sshPrivateKey } : {}) }),
+      );
 
     this.command = new command.local.Command(
       `${name}-run`,

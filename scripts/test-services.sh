@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests use for real, on loopback only:
-# haproxy, ansible-core and a private MariaDB server (its own data directory and
+# haproxy, ansible-core, openssh-server (sshd, started by the tests themselves) and a private MariaDB server (its own data directory and
 # port, so a system MariaDB, if any, is left alone). Idempotent: a second run
 # finds everything in place and returns at once.
 # Writes .test-results/services.env, which the tests read.
@@ -17,6 +17,8 @@ command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v ansible-playbook >/dev/null 2>&1 || missing+=(ansible-core)
 command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
+# The provisioning wrapper's SSH tests start their own sshd on loopback (host key pinning, the wrapper's ssh-agent).
+[[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
 if ((${#missing[@]})); then
   echo "test-services: installing ${missing[*]} from Debian" >&2
   $SUDO apt-get update -qq >/dev/null

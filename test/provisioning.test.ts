@@ -8,6 +8,9 @@ import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { hostKeyUserData } from "../components/host-key";
+import { renderStack } from "../stacks/plan/stack";
 import * as pulumi from "@pulumi/pulumi";
 // These modules register nothing when imported; the resources are created after the mocks are set.
 import * as healthModule from "../components/health-check";
@@ -110,6 +113,27 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
     assert.deepEqual(JSON.parse(String(plainStdin.value)), { variables: { EDXAPP_LMS_BASE: "plain.example.org" } });
   });
 
+  it("hands the trusted variable paths over in the request and the VM's host public key as an environment value", async () => {
+    const hostPublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1AG7OGIW6eQBQUpI1w7/QmM6Q/oAK/N9EYr3bzuslo";
+    const pinned = new provisioningModule.Provisioning("pinned-provision0", {
+      appServerId: "pinned-0",
+      host: "198.51.100.11",
+      configuration,
+      ansibleVars: { EDXAPP_FEATURES: { ENABLE_X: "{{ trusted }}" }, EDXAPP_PLATFORM_NAME: "from a PR {{ x }}" },
+      trustedVariablePaths: [["EDXAPP_FEATURES", "ENABLE_X"]],
+      hostPublicKey: pulumi.output(hostPublicKey),
+    });
+    await unwrap(pinned.command.stdout);
+    const registration = commandOf("pinned-provision0");
+    assert.equal((registration.inputs.environment as Record<string, string>).OPENEDX_IM_HOST_PUBLIC_KEY, hostPublicKey);
+    const stdin = unwrapSecret(registration.inputs.stdin);
+    assert.equal(stdin.secret, true);
+    assert.deepEqual(JSON.parse(String(stdin.value)), {
+      variables: { EDXAPP_FEATURES: { ENABLE_X: "{{ trusted }}" }, EDXAPP_PLATFORM_NAME: "from a PR {{ x }}" },
+      trustedPaths: [["EDXAPP_FEATURES", "ENABLE_X"]],
+    });
+  });
+
   it("keeps the command's output out of state and logs", () => {
     const registration = commandOf("dev-a1b2c3d4-provision0");
     assert.deepEqual([...registration.additionalSecretOutputs].sort(), ["stderr", "stdout"]);
@@ -209,4 +233,38 @@ describe("heartbeat wait script (real HTTP)", function () {
     assert.equal(result.status, 64);
     assert.match(result.stderr, /OPENEDX_IM_HEALTH_HOST: required/);
   });
+});
+
+describe("the appserver VM's host key (offline plan of the example stacks)", function () {
+  this.timeout(120_000);
+
+  it("cloud-config that installs the ED25519 host key pair", () => {
+    const text = hostKeyUserData("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----", "ssh-ed25519 AAAA\n");
+    assert.ok(text.startsWith("#cloud-config\n"));
+    assert.deepEqual(parseYaml(text), {
+      ssh_deletekeys: true,
+      ssh_keys: { ed25519_private: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n", ed25519_public: "ssh-ed25519 AAAA" },
+    });
+  });
+
+  for (const stack of ["dev", "prod"])
+    it(`${stack}: one ED25519 key per VM, its private half only in the VM's secret user data, its public half pinned by the run; the same in every plan`, async () => {
+      const first = await renderStack(stack);
+      const second = await renderStack(stack);
+      const vms = first.resources.filter((r) => r.type === "openstack:compute/instance:Instance");
+      assert.ok(vms.length > 0);
+      for (const vm of vms) {
+        const key = first.resources.find((r) => r.name === `${vm.name}-host-key`);
+        assert.ok(key, `no host key for ${vm.name}`);
+        assert.equal(key.type, "tls:index/privateKey:PrivateKey");
+        assert.equal(key.inputs.algorithm, "ED25519");
+        assert.equal(key.parent, vm.parent, "a child of the appserver");
+        assert.equal(vm.inputs.userData, "[secret]");
+        const run = first.resources.find((r) => r.name === vm.name.replace(/-vm(\d+)$/, "-provision$1-run"));
+        const pin = (run?.inputs.environment as Record<string, string> | undefined)?.OPENEDX_IM_HOST_PUBLIC_KEY;
+        assert.match(String(pin), /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]+=*\n?$/);
+        const again = second.resources.find((r) => r.name === run?.name);
+        assert.equal((again?.inputs.environment as Record<string, string>).OPENEDX_IM_HOST_PUBLIC_KEY, pin, "the key does not churn between plans");
+      }
+    });
 });

@@ -4,28 +4,34 @@
  *
  *   node --import tsx scripts/provision/provision.ts < request.json
  *
- * Standard input: `{ "variables": { ...Ansible variables... }, "sshPrivateKey": "-----BEGIN ..." }`
- * (the key is optional, e.g. for a local connection). Everything else comes from
- * the environment (see docs/provisioning.md and `readSettings` below); nothing
- * is ever taken from the command line, and nothing is run through a shell, so a
- * value is data wherever it came from.
+ * Standard input: `{ "variables": {...}, "trustedPaths": [["EDXAPP_FEATURES", "X"], ...],
+ * "sshPrivateKey": "-----BEGIN ..." }` (trustedPaths and the key are optional).
+ * Every string in the variables reaches Ansible marked unsafe (never templated)
+ * unless it lies at or under a trusted path (the operator's own extraSettings).
+ * Everything else comes from the environment (see docs/provisioning.md and
+ * `readSettings` below); nothing is ever taken from the command line, and nothing
+ * is run through a shell, so a value is data wherever it came from.
  *
- * Steps: wait for SSH (bounded) → check out the configuration repository at the
- * ref (or use OPENEDX_IM_CONFIGURATION_DIR) → install its requirements in a
- * virtualenv (unless OPENEDX_IM_SKIP_REQUIREMENTS=1) → write the variables to a
- * private file (0600, removed afterwards, also on failure or a signal) → run
- * `ansible-playbook -i '<host>,' -e @<file> <playbook>` with a line timeout and a
- * total timeout. The full output of every step goes to a log file per appserver;
- * the wrapper's own stdout/stderr carry only progress, with every variable value
- * of 8 characters or more masked.
+ * Steps: start the guard (a watchdog that stops everything and removes the
+ * private directory if the wrapper is killed, even with SIGKILL) → load the SSH
+ * key into a private ssh-agent → wait for SSH (bounded; the VM's host key is
+ * pinned) → check out the configuration repository at the ref (or use
+ * OPENEDX_IM_CONFIGURATION_DIR) → install its requirements in a virtualenv
+ * (unless OPENEDX_IM_SKIP_REQUIREMENTS=1) → run `ansible-playbook -i '<host>,'
+ * -e @<fifo> <playbook>`, the variables written into a named pipe (never onto a
+ * disk), with a line timeout and a total timeout. Children get an allowlisted
+ * environment, never the deploy credentials. The full output of every step goes
+ * to a log file per appserver; the wrapper's own stdout/stderr carry only
+ * progress, with every variable value of 8 characters or more masked.
  *
  * Exit status: 0 success; the playbook's own status when it fails; 64 bad input;
  * 69 SSH never answered; 124 a timeout; 1 any other failure.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   closeSync,
+  constants as fsConstants,
   createWriteStream,
   existsSync,
   lstatSync,
@@ -43,6 +49,10 @@ import {
 } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, isAbsolute, join, normalize, resolve } from "node:path";
+import { childEnvironment, pipEnvironment } from "./environment";
+import { guardLine, type GuardMessage } from "./guard";
+import { type HostPublicKey, knownHostsLine, parseHostPublicKey } from "./host-key";
+import { markUntrusted, variableProblems, type VariablePath } from "./variables";
 
 export const EXIT_USAGE = 64;
 export const EXIT_SSH_UNAVAILABLE = 69;
@@ -54,6 +64,8 @@ export interface Settings {
   connection: "ssh" | "local";
   sshUser: string;
   sshPort: number;
+  /** The VM's SSH host key, pinned (required with the ssh connection). */
+  hostPublicKey?: HostPublicKey;
   configurationDir?: string;
   configurationRepository?: string;
   configurationRef?: string;
@@ -107,6 +119,12 @@ export function readSettings(env: Env): Settings {
   if (appServerId === undefined) problems.push("OPENEDX_IM_APPSERVER_ID: required (names the log directory)");
   const sshUser = matching("OPENEDX_IM_SSH_USER", /^[a-z_][a-z0-9_-]{0,31}$/, "a user name", "ubuntu") ?? "ubuntu";
   const sshPort = Number(matching("OPENEDX_IM_SSH_PORT", /^[0-9]{1,5}$/, "a port number", "22"));
+  const hostKeyText = text("OPENEDX_IM_HOST_PUBLIC_KEY");
+  const hostPublicKey = hostKeyText === undefined ? undefined : parseHostPublicKey(hostKeyText);
+  if (hostKeyText !== undefined && hostPublicKey === undefined)
+    problems.push("OPENEDX_IM_HOST_PUBLIC_KEY: not an OpenSSH public key line (\"ssh-ed25519 AAAA...\")");
+  else if (hostKeyText === undefined && connection !== "local")
+    problems.push("OPENEDX_IM_HOST_PUBLIC_KEY: required with the ssh connection (the VM's host public key, pinned; the Provisioning component sets it)");
 
   const configurationDir = text("OPENEDX_IM_CONFIGURATION_DIR");
   const configurationRepository = text("OPENEDX_IM_CONFIGURATION_REPOSITORY");
@@ -114,8 +132,10 @@ export function readSettings(env: Env): Settings {
   if (configurationDir === undefined) {
     if (configurationRepository === undefined)
       problems.push("OPENEDX_IM_CONFIGURATION_REPOSITORY: required (or OPENEDX_IM_CONFIGURATION_DIR for an existing checkout)");
-    else if (configurationRepository.startsWith("-") || /[\0-\x1f]/.test(configurationRepository))
-      problems.push("OPENEDX_IM_CONFIGURATION_REPOSITORY: must be a repository URL or path");
+    else if (!isRepositoryLocation(configurationRepository))
+      problems.push(
+        "OPENEDX_IM_CONFIGURATION_REPOSITORY: must be an https:// or ssh:// URL, user@host:path, or an absolute path to a local repository",
+      );
     if (configurationRef === undefined) problems.push("OPENEDX_IM_CONFIGURATION_REF: required (the branch, tag or commit to check out)");
     else if (configurationRef.startsWith("-") || /[\0-\x1f\x7f]/.test(configurationRef))
       problems.push(`OPENEDX_IM_CONFIGURATION_REF: ${JSON.stringify(configurationRef)} is not a git ref`);
@@ -132,6 +152,7 @@ export function readSettings(env: Env): Settings {
     connection: connection === "local" ? "local" : "ssh",
     sshUser,
     sshPort,
+    ...(hostPublicKey ? { hostPublicKey } : {}),
     configurationDir: configurationDir === undefined ? undefined : resolve(configurationDir),
     configurationRepository,
     configurationRef,
@@ -152,8 +173,18 @@ export function readSettings(env: Env): Settings {
   return settings;
 }
 
+/** Only transports that cannot run a local command (no ext::, no options); defence in depth behind the program's allowlist. */
+export function isRepositoryLocation(value: string): boolean {
+  if (/[\0-\x20\x7f]/.test(value) || value.startsWith("-")) return false;
+  if (/^(https|ssh):\/\/[A-Za-z0-9._~%@:[\]-]+\/./.test(value)) return true;
+  if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$/.test(value)) return true;
+  return isAbsolute(value);
+}
+
 export interface Request {
   variables: Record<string, unknown>;
+  /** Paths into `variables` that the operator wrote: those stay Jinja templates. */
+  trustedPaths: VariablePath[];
   sshPrivateKey?: string;
 }
 
@@ -167,12 +198,23 @@ export function parseRequest(text: string): Request {
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     throw new UsageError("standard input: expected a JSON object with a \"variables\" mapping");
-  const { variables, sshPrivateKey } = parsed as Record<string, unknown>;
+  const { variables, sshPrivateKey, trustedPaths } = parsed as Record<string, unknown>;
   if (typeof variables !== "object" || variables === null || Array.isArray(variables))
     throw new UsageError("standard input: \"variables\" must be a mapping of Ansible variable names to values");
   if (sshPrivateKey !== undefined && typeof sshPrivateKey !== "string")
     throw new UsageError("standard input: \"sshPrivateKey\" must be a string (the PEM/OpenSSH private key)");
-  return { variables: variables as Record<string, unknown>, ...(sshPrivateKey ? { sshPrivateKey } : {}) };
+  if (
+    trustedPaths !== undefined &&
+    !(Array.isArray(trustedPaths) && trustedPaths.every((path) => Array.isArray(path) && path.length > 0 && path.every((key) => typeof key === "string")))
+  )
+    throw new UsageError("standard input: \"trustedPaths\" must be a list of non-empty lists of keys, e.g. [[\"EDXAPP_FEATURES\", \"ENABLE_X\"]]");
+  const problems = variableProblems(variables as Record<string, unknown>);
+  if (problems.length > 0) throw new UsageError(problems.join("\n"));
+  return {
+    variables: variables as Record<string, unknown>,
+    trustedPaths: (trustedPaths as VariablePath[] | undefined) ?? [],
+    ...(sshPrivateKey ? { sshPrivateKey } : {}),
+  };
 }
 
 /** Every string (and number) in the variables long enough to be worth hiding, longest first. */
@@ -217,6 +259,40 @@ interface RunOptions {
   deadline: number;
   /** Called with each output line after it has gone to the log. */
   onLine?: (line: string) => void;
+  /** Written to the program's standard input (e.g. a key for `ssh-add -`); never logged. */
+  input?: string;
+  /** Called once the program runs, with its process. */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+/**
+ * The wrapper's side of the guard (scripts/provision/guard.ts): tells it what
+ * to stop and remove should the wrapper die without cleaning up.
+ */
+class Guard {
+  private constructor(private readonly process: ChildProcess | undefined) {}
+
+  static start(killGraceSeconds: number, log: WriteStream): Guard {
+    const guard = spawn(process.execPath, [...process.execArgv, join(__dirname, "guard.ts"), String(killGraceSeconds)], {
+      // Its own session: a signal to the wrapper's process group leaves it to do its work.
+      detached: true,
+      stdio: ["pipe", "ignore", "ignore"],
+      env: childEnvironment(process.env, { operatorSshAgent: false }),
+    });
+    guard.on("error", (error) => log.write(`[openedx-im] the guard could not start: ${error.message}\n`));
+    guard.stdin?.on("error", () => undefined);
+    guard.unref();
+    return new Guard(guard);
+  }
+
+  tell(message: GuardMessage): void {
+    this.process?.stdin?.write(guardLine(message));
+  }
+
+  /** Normal end: everything is cleaned up already; the guard finds nothing left to do. */
+  close(): void {
+    this.process?.stdin?.end();
+  }
 }
 
 /**
@@ -229,6 +305,7 @@ class Runner {
   constructor(
     private readonly log: WriteStream,
     private readonly killGraceSeconds: number,
+    private readonly guard: Guard,
   ) {}
 
   run(program: string, args: string[], options: RunOptions): Promise<number> {
@@ -239,11 +316,19 @@ class Runner {
       const child = spawn(program, args, {
         cwd: options.cwd,
         env: options.env as NodeJS.ProcessEnv,
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
         // Its own process group, so a timeout ends everything it started (ssh, forks of ansible).
         detached: true,
       });
-      if (child.pid !== undefined) this.children.add(child.pid);
+      if (child.pid !== undefined) {
+        this.children.add(child.pid);
+        this.guard.tell({ kind: "group", pid: child.pid });
+      }
+      if (options.input !== undefined && child.stdin) {
+        child.stdin.on("error", () => undefined);
+        child.stdin.end(options.input);
+      }
+      options.onSpawn?.(child);
       let timedOut: string | undefined;
       const kill = (reason: string) => {
         if (timedOut !== undefined) return;
@@ -272,12 +357,15 @@ class Runner {
         pending[stream] = lines.pop() ?? "";
         for (const line of lines) options.onLine?.(line);
       };
-      child.stdout.on("data", onData("stdout"));
-      child.stderr.on("data", onData("stderr"));
+      child.stdout?.on("data", onData("stdout"));
+      child.stderr?.on("data", onData("stderr"));
       child.on("error", (error) => {
         clearTimeout(totalTimer);
         if (lineTimer) clearTimeout(lineTimer);
-        if (child.pid !== undefined) this.children.delete(child.pid);
+        if (child.pid !== undefined) {
+          this.children.delete(child.pid);
+          this.guard.tell({ kind: "done", pid: child.pid });
+        }
         reject(new StepFailed(`cannot run ${program}: ${error.message}`, 1));
       });
       child.on("close", (code, signal) => {
@@ -287,6 +375,7 @@ class Runner {
           // Whatever the step left behind in its group goes with it.
           this.killGroup(child.pid, "SIGKILL");
           this.children.delete(child.pid);
+          this.guard.tell({ kind: "done", pid: child.pid });
         }
         for (const stream of ["stdout", "stderr"] as const) if (pending[stream]) options.onLine?.(pending[stream]);
         this.log.write(`[openedx-im] ${program} exited ${code ?? `on ${signal}`}\n`);
@@ -300,7 +389,7 @@ class Runner {
     for (const pid of this.children) this.killGroup(pid, "SIGKILL");
   }
 
-  private killGroup(pid: number | undefined, signal: NodeJS.Signals) {
+  killGroup(pid: number | undefined, signal: NodeJS.Signals) {
     if (pid === undefined) return;
     try {
       process.kill(-pid, signal);
@@ -338,14 +427,24 @@ export async function provision(settings: Settings, request: Request, env: Env, 
   }
   tell(`provision: appserver ${settings.appServerId} on ${settings.host}; full log: ${logPath}`);
 
-  // Private, removed whatever happens: the variables file, the SSH key, known_hosts.
+  // The guard first: from here on, even a SIGKILL of the wrapper leaves no child and no private directory.
+  const guard = Guard.start(settings.killGraceSeconds, log);
+  // Private (0700), removed whatever happens: the variables pipe, the agent's socket, known_hosts,
+  // and Ansible's temporary files (rendered templates hold secrets while a task runs).
   const privateDir = mkdtempSync(join(tmpdir(), "openedx-im-provision-"));
+  guard.tell({ kind: "path", path: privateDir });
   let workDir: string | undefined;
-  const runner = new Runner(log, settings.killGraceSeconds);
+  const runner = new Runner(log, settings.killGraceSeconds, guard);
+  let agent: ChildProcess | undefined;
+  const varsPipe = join(privateDir, "variables.fifo");
+  let feeding: WriteStream | undefined;
   const cleanUp = () => {
     runner.stopAll();
+    releaseWriter(varsPipe, feeding);
+    if (agent?.pid !== undefined) runner.killGroup(agent.pid, "SIGKILL");
     rmSync(privateDir, { recursive: true, force: true });
     if (workDir && !settings.keepWorkDir) rmSync(workDir, { recursive: true, force: true });
+    guard.close();
   };
   const onSignal = (signal: NodeJS.Signals) => {
     log.write(`\n[openedx-im] stopped by ${signal}\n`);
@@ -355,33 +454,52 @@ export async function provision(settings: Settings, request: Request, env: Env, 
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  const baseEnv: Env = { ...env, GIT_TERMINAL_PROMPT: "0", LC_ALL: env.LC_ALL ?? "C.UTF-8" };
-  for (const key of Object.keys(baseEnv)) if (key.startsWith("OPENEDX_IM_")) delete baseEnv[key];
+  // With a key, the wrapper's own agent holds it (and nothing else); without one, the operator's agent is used.
+  const useOwnAgent = request.sshPrivateKey !== undefined;
+  const baseEnv: Env = childEnvironment(env, { operatorSshAgent: request.sshPrivateKey === undefined });
 
   try {
-    let keyFile: string | undefined;
-    if (request.sshPrivateKey) {
-      keyFile = join(privateDir, "ssh-key");
-      writePrivateFile(keyFile, request.sshPrivateKey.endsWith("\n") ? request.sshPrivateKey : `${request.sshPrivateKey}\n`);
-    }
     const knownHosts = join(privateDir, "known_hosts");
-    const sshOptions = [
-      "-o", "BatchMode=yes",
-      "-o", "ConnectTimeout=10",
-      // A new VM: its host key is learnt on first contact and pinned for the rest of the run.
-      "-o", "StrictHostKeyChecking=accept-new",
+    if (settings.hostPublicKey) writePrivateFile(knownHosts, knownHostsLine(settings.host, settings.sshPort, settings.hostPublicKey));
+    const hostKeyOptions = [
+      "-o", "StrictHostKeyChecking=yes",
       "-o", `UserKnownHostsFile=${knownHosts}`,
+      "-o", "GlobalKnownHostsFile=/dev/null",
+      ...(settings.hostPublicKey ? ["-o", `HostKeyAlgorithms=${settings.hostPublicKey.type}`] : []),
     ];
+
+    if (useOwnAgent) {
+      const socket = join(privateDir, "agent.sock");
+      agent = spawn("ssh-agent", ["-D", "-a", socket], { env: baseEnv as NodeJS.ProcessEnv, stdio: "ignore", detached: true });
+      agent.on("error", (error) => log.write(`[openedx-im] ssh-agent: ${error.message}\n`));
+      if (agent.pid !== undefined) guard.tell({ kind: "group", pid: agent.pid });
+      const until = Date.now() + 10_000;
+      while (!existsSync(socket) && Date.now() < until && agent.exitCode === null) await sleep(50);
+      if (!existsSync(socket)) throw new StepFailed("ssh-agent did not start (is the OpenSSH client installed?); see the log", 1);
+      baseEnv.SSH_AUTH_SOCK = socket;
+      const key = request.sshPrivateKey ?? "";
+      // The key goes over a pipe into the agent's memory, for no longer than the run may take.
+      const lifetime = String(Math.ceil(settings.totalTimeoutSeconds) + 60);
+      const added = await runner.run("ssh-add", ["-q", "-t", lifetime, "-"], {
+        env: baseEnv,
+        deadline,
+        input: key.endsWith("\n") ? key : `${key}\n`,
+      });
+      if (added !== 0) throw new StepFailed("ssh-add refused the SSH private key (sshPrivateKey); see the log", 1);
+    }
 
     if (settings.connection === "ssh") {
       tell(`provision: waiting for SSH on ${settings.host}:${settings.sshPort} (up to ${settings.sshWaitSeconds} s)`);
       const until = Math.min(deadline, Date.now() + settings.sshWaitSeconds * 1000);
-      const args = [...sshOptions, ...(keyFile ? ["-i", keyFile] : []), "-p", String(settings.sshPort), "-l", settings.sshUser, "--", settings.host, "true"];
+      const args = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...hostKeyOptions, "-p", String(settings.sshPort), "-l", settings.sshUser, "--", settings.host, "true"];
       for (;;) {
         const status = await runner.run("ssh", args, { env: baseEnv, deadline: Math.max(until, Date.now() + 1000) }).catch(() => 255);
         if (status === 0) break;
         if (Date.now() + settings.sshRetryIntervalSeconds * 1000 >= until)
-          throw new StepFailed(`SSH on ${settings.host}:${settings.sshPort} did not answer within ${settings.sshWaitSeconds} s (OPENEDX_IM_SSH_WAIT_TIMEOUT)`, EXIT_SSH_UNAVAILABLE);
+          throw new StepFailed(
+            `SSH on ${settings.host}:${settings.sshPort} did not answer within ${settings.sshWaitSeconds} s (OPENEDX_IM_SSH_WAIT_TIMEOUT), or not with the pinned host key (OPENEDX_IM_HOST_PUBLIC_KEY); see the log`,
+            EXIT_SSH_UNAVAILABLE,
+          );
         await sleep(settings.sshRetryIntervalSeconds * 1000);
       }
     }
@@ -392,6 +510,7 @@ export async function provision(settings: Settings, request: Request, env: Env, 
       tell(`provision: using the configuration checkout in ${checkout}`);
     } else {
       workDir = mkdtempSync(join(tmpdir(), "openedx-im-configuration-"));
+      if (!settings.keepWorkDir) guard.tell({ kind: "path", path: workDir });
       checkout = join(workDir, "configuration");
       tell(`provision: checking out the configuration repository at ${settings.configurationRef}`);
       // Only transports that cannot run a local command (no ext::).
@@ -412,24 +531,31 @@ export async function provision(settings: Settings, request: Request, env: Env, 
       throw new StepFailed(`the playbook ${settings.playbook} is neither in playbooks/ nor at the top of the configuration checkout (OPENEDX_IM_PLAYBOOK)`, 1);
 
     let ansiblePlaybook = settings.ansiblePlaybook;
-    if (!settings.skipRequirements) ansiblePlaybook = await installRequirements(settings, checkout, runner, baseEnv, deadline, tell);
+    if (!settings.skipRequirements) ansiblePlaybook = await installRequirements(settings, checkout, runner, baseEnv, env, deadline, tell);
 
-    const varsFile = join(privateDir, "variables.json");
-    writePrivateFile(varsFile, JSON.stringify(request.variables));
+    // A named pipe, not a file: the variables (secrets among them) never touch a disk. Ansible reads it once.
+    if ((await runner.run("mkfifo", ["-m", "600", "--", varsPipe], { env: baseEnv, deadline })) !== 0)
+      throw new StepFailed("mkfifo failed; see the log", 1);
+    const ansibleTemp = join(privateDir, "ansible");
+    mkdirSync(ansibleTemp, { mode: 0o700 });
 
-    const args = ["-i", `${settings.host},`, "-e", `@${varsFile}`];
+    const args = ["-i", `${settings.host},`, "-e", `@${varsPipe}`];
     if (settings.connection === "local") args.push("-c", "local");
-    else {
-      args.push("-u", settings.sshUser, "-e", `ansible_port=${settings.sshPort}`);
-      if (keyFile) args.push("--private-key", keyFile);
-    }
+    else args.push("-u", settings.sshUser);
+    // After the variables: the last -e wins, so the wrapper's own connection settings stand.
+    args.push("-e", JSON.stringify({ ansible_port: settings.sshPort }));
     args.push(playbookPath);
     const ansibleEnv: Env = {
       ...baseEnv,
       ANSIBLE_NOCOLOR: "1",
       ANSIBLE_FORCE_COLOR: "0",
       ANSIBLE_RETRY_FILES_ENABLED: "0",
-      ANSIBLE_SSH_COMMON_ARGS: `-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile="${knownHosts}"`,
+      // Beats the configuration repository's ansible.cfg, which may turn host key checking off.
+      ANSIBLE_HOST_KEY_CHECKING: "True",
+      ANSIBLE_SSH_COMMON_ARGS: hostKeyOptions.filter((option) => option !== "-o").map((option) => `-o ${quoteSshOption(option)}`).join(" "),
+      // Rendered templates and module files wait here while a task runs; the guard removes them after a kill.
+      ANSIBLE_LOCAL_TEMP: ansibleTemp,
+      ...(settings.connection === "local" ? { ANSIBLE_REMOTE_TEMP: ansibleTemp } : {}),
       PYTHONUNBUFFERED: "1",
     };
     tell(`provision: running ${settings.playbook} (line timeout ${settings.lineTimeoutSeconds} s, total ${settings.totalTimeoutSeconds} s)`);
@@ -441,6 +567,12 @@ export async function provision(settings: Settings, request: Request, env: Env, 
       env: ansibleEnv,
       deadline,
       lineTimeoutSeconds: settings.lineTimeoutSeconds,
+      onSpawn: () => {
+        // Opening a pipe for writing waits for its reader: Ansible, once it loads its extra variables.
+        feeding = createWriteStream(varsPipe, { flags: "w" });
+        feeding.on("error", () => undefined);
+        feeding.end(JSON.stringify(markUntrusted(request.variables, request.trustedPaths)));
+      },
       onLine: (line) => {
         if (line.startsWith("TASK [") || line.startsWith("PLAY [")) {
           lastTask = line.replace(/\s*\*+\s*$/, "");
@@ -468,6 +600,26 @@ export async function provision(settings: Settings, request: Request, env: Env, 
     process.off("SIGTERM", onSignal);
     await new Promise<void>((r) => log.end(r));
   }
+}
+
+/**
+ * When Ansible ended without reading the variables (it failed first), the
+ * writer still waits in open(): give it a reader for a moment so it finishes,
+ * its data discarded with the pipe.
+ */
+function releaseWriter(pipe: string, writer: WriteStream | undefined) {
+  if (writer === undefined || writer.writableFinished) return;
+  try {
+    closeSync(openSync(pipe, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
+  } catch {
+    // Gone already.
+  }
+  writer.destroy();
+}
+
+/** ssh's own quoting, for Ansible's ssh_common_args (split with shlex): a path with a space stays one word. */
+function quoteSshOption(option: string): string {
+  return /^[A-Za-z0-9=/._:-]+$/.test(option) ? option : `"${option.replace(/(["\\])/g, "\\$1")}"`;
 }
 
 function isSymlink(path: string): boolean {
@@ -498,6 +650,7 @@ async function installRequirements(
   checkout: string,
   runner: Runner,
   env: Env,
+  operatorEnv: Env,
   deadline: number,
   tell: (line: string) => void,
 ): Promise<string> {
@@ -519,7 +672,8 @@ async function installRequirements(
     if ((await runner.run(settings.python, ["-m", "venv", building], step)) !== 0)
       throw new StepFailed(`${settings.python} -m venv failed (OPENEDX_IM_PYTHON); see the log`, 1);
     const pip = join(building, "bin", "pip");
-    if ((await runner.run(pip, ["install", "--disable-pip-version-check", "-r", requirements], { ...step, cwd: checkout })) !== 0)
+    const pipStep = { ...step, env: { ...env, ...pipEnvironment(operatorEnv) }, cwd: checkout };
+    if ((await runner.run(pip, ["install", "--disable-pip-version-check", "-r", requirements], pipStep)) !== 0)
       throw new StepFailed("pip could not install the configuration requirements (no package index? set OPENEDX_IM_SKIP_REQUIREMENTS=1); see the log", 1);
     if (!existsSync(join(building, "bin", "ansible-playbook")))
       throw new StepFailed("the configuration requirements installed no ansible-playbook; check the repository's requirements.txt", 1);

@@ -35,6 +35,7 @@ export function mockResourceState(type: string, name: string, inputs: Record<str
       return { ...inputs, hex: bytes.toString("hex"), b64Url: bytes.toString("base64url"), dec: BigInt(`0x${bytes.toString("hex")}`).toString() };
     }
     case "tls:index/privateKey:PrivateKey":
+      if (inputs.algorithm === "ED25519") return { ...inputs, ...mockEd25519Key(digest("ed25519")) };
       return { ...inputs, ...mockPrivateKey(inputs.algorithm === "ECDSA" ? "ECDSA" : "RSA") };
     default:
       return { ...inputs };
@@ -76,6 +77,28 @@ function mockPrivateKey(algorithm: "RSA" | "ECDSA"): MockKey {
   };
   keyCache.set(algorithm, key);
   return key;
+}
+
+/**
+ * An ED25519 key from a 32-byte seed (cheap, so one per resource name): a real
+ * OpenSSH public key line, so the plan shows what the VM's host key pin looks like.
+ */
+function mockEd25519Key(seed: Buffer): MockKey {
+  // PKCS#8 wrapping of a raw ED25519 seed (RFC 8410).
+  const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed.subarray(0, 32)]), format: "der", type: "pkcs8" });
+  const publicKey = createPublicKey(privateKey);
+  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+  const sshString = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
+  const blob = Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(raw)]);
+  const pkcs8 = privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+  return {
+    privateKeyPem: pkcs8,
+    privateKeyPemPkcs8: pkcs8,
+    publicKeyPem: publicKey.export({ format: "pem", type: "spki" }).toString(),
+    privateKeyOpenssh: pkcs8,
+    publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")}\n`,
+    publicKeyFingerprintSha256: `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`,
+  };
 }
 
 /** A counter-mode SHA-256 stream: the seeded randomness for the mock keys. */
