@@ -56,7 +56,35 @@ export async function renderMany(
   return results;
 }
 
+/**
+ * One stack, first without JavaScript stack traces; a stack that throws is rendered again
+ * with them, so its error says where it was thrown.
+ *
+ * The SDK records where each resource is declared and a stack trace per promise it tracks
+ * (`Resource.callsites`, `debuggablePromise`); building those, through the source maps tsx
+ * turns on, was three quarters of a render. The plan never reads them: the mock monitor
+ * ignores source positions and render.ts records none, so plans are byte-identical with or
+ * without (test/fleet-render.test.ts). Modules stay source-mapped: they are loaded before.
+ */
 async function renderOne(stack: string, renderStack: RenderStack, root?: string): Promise<RenderOutcome> {
+  const fast = await withoutStackTraces(() => attempt(stack, renderStack, root));
+  return "error" in fast ? attempt(stack, renderStack, root) : fast;
+}
+
+async function withoutStackTraces<T>(run: () => Promise<T>): Promise<T> {
+  const limit = Error.stackTraceLimit;
+  const sourceMaps = process.sourceMapsEnabled;
+  Error.stackTraceLimit = 0;
+  process.setSourceMapsEnabled(false);
+  try {
+    return await run();
+  } finally {
+    Error.stackTraceLimit = limit;
+    process.setSourceMapsEnabled(sourceMaps);
+  }
+}
+
+async function attempt(stack: string, renderStack: RenderStack, root?: string): Promise<RenderOutcome> {
   try {
     return root === undefined ? await renderStack(stack) : await renderStack(stack, root);
   } catch (error) {
