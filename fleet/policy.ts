@@ -137,6 +137,8 @@ export class FleetRun {
   }
 
   private async run(batches: string[][]): Promise<FleetOutcome> {
+    // Starts on the next tick, so the first events reach a caller that holds the run.
+    await Promise.resolve();
     const clock = this.options.clock ?? systemClock;
     const startedAt = clock.now();
     for (const [index, batch] of batches.entries()) {

@@ -23,11 +23,14 @@ export class RecordingUpdater implements StackUpdater {
     this.calls.push(stack);
     this.running.add(stack);
     this.maxConcurrent = Math.max(this.maxConcurrent, this.running.size);
-    this.startWaiters.filter((w) => this.calls.length >= w.count).forEach((w) => w.resolve());
     log(`update of ${stack} started`);
+    const behaviour = this.behaviour(stack);
+    // A hanging stack can be released or cancelled as soon as a waiter hears it started.
+    const hanging = behaviour === "hang" ? this.hang(stack, signal) : undefined;
+    this.startWaiters.filter((w) => this.calls.length >= w.count).forEach((w) => w.resolve());
     try {
       await Promise.resolve();
-      switch (this.behaviour(stack)) {
+      switch (behaviour) {
         case "succeed":
           return { status: "succeeded" };
         case "fail":
@@ -36,23 +39,27 @@ export class RecordingUpdater implements StackUpdater {
         case "throw":
           throw new Error(`${stack}: told to throw`);
         case "hang":
-          return await new Promise<UpdateOutcome>((resolve) => {
-            const onAbort = () => {
-              // What the real adapter does on abort: interrupt, release the lock, report cancelled.
-              this.cancelled.push(stack);
-              resolve({ status: "cancelled", message: "interrupted; lock released" });
-            };
-            if (signal.aborted) return onAbort();
-            signal.addEventListener("abort", onAbort, { once: true });
-            this.releases.set(stack, () => {
-              signal.removeEventListener("abort", onAbort);
-              resolve({ status: "succeeded" });
-            });
-          });
+          return await (hanging as Promise<UpdateOutcome>);
       }
     } finally {
       this.running.delete(stack);
     }
+  }
+
+  private hang(stack: string, signal: AbortSignal): Promise<UpdateOutcome> {
+    return new Promise<UpdateOutcome>((resolve) => {
+      const onAbort = () => {
+        // What the real adapter does on abort: interrupt, release the lock, report cancelled.
+        this.cancelled.push(stack);
+        resolve({ status: "cancelled", message: "interrupted; lock released" });
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.releases.set(stack, () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve({ status: "succeeded" });
+      });
+    });
   }
 
   /** Lets a hanging stack finish successfully. */
