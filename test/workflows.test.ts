@@ -6,6 +6,7 @@ import { parseDocument } from "yaml";
 import { parseArguments as parseGeneratorArguments } from "../stacks/generator/options";
 import { COMMENT_MARKER } from "../stacks/plan/diff";
 import { parseDiffArguments } from "../stacks/plan/diff-cli";
+import { parseFleetArguments } from "../fleet/options";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
@@ -63,8 +64,8 @@ function runLines(): Array<{ where: string; line: string }> {
 const words = (text: string) => (text.match(/"[^"]*"|'[^']*'|\S+/g) ?? []).map((w) => w.replace(/^["']|["']$/g, ""));
 
 describe("GitHub workflows", () => {
-  it("the four workflows exist and every file parses as YAML", () => {
-    assert.deepEqual(files.sort(), ["deploy.yml", "generate-sandboxes.yml", "preview-comment.yml", "preview.yml"]);
+  it("the five workflows exist and every file parses as YAML", () => {
+    assert.deepEqual(files.sort(), ["deploy.yml", "fleet-redeploy.yml", "generate-sandboxes.yml", "preview-comment.yml", "preview.yml"]);
     for (const file of files) {
       const document = parseDocument(readFileSync(path.join(WORKFLOWS, file), "utf8"));
       assert.deepEqual(document.errors.map((e) => e.message), [], file);
@@ -83,6 +84,11 @@ describe("GitHub workflows", () => {
         if (script === "plan" && rest.trim().startsWith("diff"))
           for (const flag of args) assert.doesNotThrow(() => parseDiffArguments(["HEAD", flag, ...(flag === "--stacks" ? ["a,b"] : [])]), `${where}: ${flag}`);
         if (script === "generate-stacks") assert.doesNotThrow(() => parseGeneratorArguments(args), `${where}: ${args.join(" ")}`);
+        if (script === "fleet") {
+          // Values come from env variables; a stand-in of the right kind replaces each.
+          const argv = words(rest.replace(/"\$\{args\[@\]\}"/, "--filter name=*")).map((w) => (/^\$[A-Z_]+$/.test(w) ? (/SIZE|FAILURES/.test(w) ? "2" : "a,b") : w));
+          assert.doesNotThrow(() => parseFleetArguments(argv), `${where}: ${argv.join(" ")}`);
+        }
         checked += 1;
       }
       if (/\bnpm ci\b/.test(line)) assert.ok(existsSync(path.join(ROOT, "package-lock.json")), `${where}: npm ci needs the lockfile`);
@@ -153,6 +159,25 @@ describe("GitHub workflows", () => {
     const up = deploy.jobs.up.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
     assert.equal(up?.with?.command, "up");
     assert.equal(up?.with?.["stack-name"], "${{ matrix.stack }}");
+  });
+
+  it("fleet-redeploy: started by hand from main; the batch matrix comes offline from fleet --emit-matrix; secrets only in the protected environment", () => {
+    const fleet = workflow("fleet-redeploy.yml");
+    assert.deepEqual(Object.keys(fleet.on), ["workflow_dispatch"], "never pull_request: no pull-request code runs with deploy secrets");
+    const text = (value: unknown) => JSON.stringify(value);
+    for (const [id, job] of Object.entries(fleet.jobs)) {
+      assert.match(job.if ?? "", /github\.ref == 'refs\/heads\/main'/, `${id} runs only from main`);
+      if (text(job).includes("secrets.")) assert.equal(job.environment, "production", `${id} holds secrets: the protected environment main alone may use`);
+    }
+    assert.ok(!text(fleet.jobs.batches).includes("secrets."), "selecting batches needs no secret");
+    assert.ok(fleet.jobs.batches.steps.some((s) => /npm run -s fleet -- redeploy "\$\{args\[@\]\}"/.test(s.run ?? "") && /--emit-matrix/.test(s.run ?? "")));
+    const redeploy = fleet.jobs.redeploy;
+    assert.equal(text(redeploy.strategy?.matrix), JSON.stringify("${{ fromJSON(needs.batches.outputs.matrix) }}"));
+    const run = redeploy.steps.find((s) => /fleet -- redeploy/.test(s.run ?? ""));
+    assert.match(run?.run ?? "", /--stacks "\$STACKS" --no-edit/, "a runner never edits stack files: the change is committed first");
+    assert.equal(run?.env?.STACKS, "${{ matrix.stacks }}");
+    const deploy = workflow("deploy.yml");
+    assert.match(deploy.jobs.up.if ?? "", /!contains\(github\.event\.head_commit\.message, '\[fleet rollout\]'\)/, "a fleet rollout commit is not deployed all at once by deploy.yml");
   });
 
   it("generate-sandboxes: scheduled generator run that opens a pull request with the stack files only", () => {
