@@ -20,6 +20,7 @@ import type { RenderOutcome } from "../stacks/plan/diff";
 
 const ROOT = path.resolve(__dirname, "..");
 const RENDER_MANY = path.join(ROOT, "stacks", "plan", "render-many.ts");
+const CPU_ON_EXIT = path.join(__dirname, "cpu-on-exit.cjs");
 const RELEASES = ["redwood", "quince", "redwood"];
 
 function sandboxStackFile(n: number): string {
@@ -51,6 +52,8 @@ function sandboxStackFile(n: number): string {
 
 interface Run {
   wallMs: number;
+  /** CPU time of every Node process of the run (tsx starts one under another). */
+  cpuMs: number;
   renderMs: number[];
   outcomes: Record<string, RenderOutcome>;
 }
@@ -62,12 +65,13 @@ function renderInOneProcess(root: string, stacks: string[]): Promise<Run> {
     execFile(
       process.execPath,
       [require.resolve("tsx/cli"), RENDER_MANY, "--root", root, "--out", out, "--timings", ...stacks],
-      { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 },
+      { cwd: ROOT, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: `--require ${CPU_ON_EXIT}` } },
       (error, _stdout, stderr) => {
         const wallMs = performance.now() - started;
         if (error) return reject(new Error(`render-many failed: ${stderr}`));
         const renderMs = [...String(stderr).matchAll(/rendered \S+ in (\d+) ms/g)].map((m) => Number(m[1]));
-        resolve({ wallMs, renderMs, outcomes: JSON.parse(readFileSync(out, "utf8")) as Record<string, RenderOutcome> });
+        const cpuMs = [...String(stderr).matchAll(/^cpu-ms (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+        resolve({ wallMs, cpuMs, renderMs, outcomes: JSON.parse(readFileSync(out, "utf8")) as Record<string, RenderOutcome> });
       },
     );
   });
@@ -110,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
     const oneMs = median(ones.map((r) => r.wallMs));
     const fleetMs = median(fleets.map((r) => r.wallMs));
     const perExtraMs = (fleetMs - oneMs) / (count - 1);
+    const perExtraCpuMs = (median(fleets.map((r) => r.cpuMs)) - median(ones.map((r) => r.cpuMs))) / (count - 1);
     const startUp = fleetMs - median(fleets.map((r) => r.renderMs.reduce((a, b) => a + b, 0)));
     const runs = repeat > 1 ? ` (median of ${repeat} runs)` : "";
     process.stdout.write(
@@ -119,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
           `first render ${fleet.renderMs[0] ?? "?"} ms, median render ${median(fleet.renderMs.slice(1))} ms)`,
         `per extra stack: ${(perExtraMs / 1000).toFixed(3)} s (goal: at most ${GOAL_PER_EXTRA_STACK_MS / 1000} s); ` +
           `ratio ${(fleetMs / oneMs).toFixed(1)}x one stack${failed.length ? `; ${failed.length} stack(s) did not render` : ""}`,
+        `CPU time: 1 stack ${seconds(median(ones.map((r) => r.cpuMs)))}, ${count} stacks ${seconds(median(fleets.map((r) => r.cpuMs)))}; ` +
+          `per extra stack ${(perExtraCpuMs / 1000).toFixed(3)} s (less sensitive to other load on the machine)`,
         ...(repeat > 1 ? [`runs (s): 1 stack ${ones.map((r) => (r.wallMs / 1000).toFixed(1)).join(" ")}; ${count} stacks ${fleets.map((r) => (r.wallMs / 1000).toFixed(1)).join(" ")}`] : []),
       ].join("\n") + "\n",
     );

@@ -77,7 +77,7 @@ export class AutomationUpdater implements StackUpdater, StateReader {
       stack = await this.select(stackName);
     } catch (error) {
       const message = firstLine(error);
-      return /no stack named|not found/i.test(message) ? { exists: false } : { exists: false, error: message };
+      return /no stack named/i.test(message) ? { exists: false } : { exists: false, error: message };
     }
     try {
       const [outputs, history] = await Promise.all([stack.outputs(), stack.history(1)]);

@@ -41,7 +41,6 @@ const columnsFor = (withState: boolean) => COLUMNS.filter((c) => withState || !c
 
 /** Control characters (escape sequences among them) become spaces: a cell is shown, never interpreted. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ");
 }
 

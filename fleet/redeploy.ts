@@ -57,7 +57,12 @@ export function emitMatrix(stacks: readonly string[], batchSize: number): { incl
 
 /** Flags a retry keeps: the change is already in the stack files, so it never edits again. */
 function retryExtras(options: RedeployOptions, logDir: string): string[] {
-  return ["--no-edit", ...(options.root ? [`--root ${options.root}`] : []), `--log-dir ${logDir}-retry`];
+  return ["--no-edit", ...(options.root ? [`--root ${shellWord(options.root)}`] : []), `--log-dir ${shellWord(`${logDir}-retry`)}`];
+}
+
+/** A path as one shell word: as it is when it is plain, else single-quoted. */
+export function shellWord(text: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 export async function runRedeploy(options: RedeployOptions, io: RedeployIo): Promise<number> {
@@ -71,8 +76,9 @@ export async function runRedeploy(options: RedeployOptions, io: RedeployIo): Pro
   const stacks = rows.map((r) => r.stack);
 
   if (options.mode === "emit-matrix") {
+    // Invalid stacks are named above and left out; the valid ones still roll out.
     io.out(JSON.stringify(emitMatrix(stacks, options.batchSize)) + "\n");
-    return invalid.length ? 1 : 0;
+    return 0;
   }
 
   const production = rows.filter((r) => r.lifecycle === "production").map((r) => r.stack);

@@ -103,12 +103,13 @@ describe("fleet redeploy policy", () => {
 
   it("a cancel during the interval between batches starts nothing more", async () => {
     const updater = new RecordingUpdater();
-    let run: FleetRun | undefined;
+    const holder: { run?: FleetRun } = {};
     const clock: Clock = {
       now: () => 0,
-      sleep: async () => run?.cancel(),
+      sleep: async () => holder.run?.cancel(),
     };
-    run = new FleetRun(stacks(4), policy(2, 100, 60_000), updater, { clock });
+    const run = new FleetRun(stacks(4), policy(2, 100, 60_000), updater, { clock });
+    holder.run = run;
     const outcome = await run.done;
     assert.deepEqual(updater.calls, ["s1", "s2"]);
     assert.deepEqual(results(outcome.records), { s1: "succeeded", s2: "succeeded", s3: "skipped", s4: "skipped" });

@@ -7,7 +7,7 @@ import { NewAppServerError, addAppServer, addAppServerToText, newAppServerId } f
 import { parseFleetArguments, type RedeployOptions } from "../fleet/options";
 import type { FleetRun } from "../fleet/policy";
 import { type RedeployReport } from "../fleet/report";
-import { runRedeploy } from "../fleet/redeploy";
+import { runRedeploy, shellWord } from "../fleet/redeploy";
 import { fleetRoot, productionFile, sandboxFile } from "./support/fleet-root";
 import { RecordingUpdater } from "./support/recording-updater";
 
@@ -169,6 +169,13 @@ describe("fleet redeploy: the run", () => {
     assert.match(sink.out, /VMs appserver-a20261101-vm0 appserver-a20261101-vm1 appserver-a20261203-vm0 appserver-a20261203-vm1; active a20261203; \d+ retained, \d+ protected/);
     assert.match(sink.out, /pr-1: pulumi up as the file is/);
     assert.ok(!existsSync(path.join(root, "fleet-logs")));
+  });
+
+  it("the retry command quotes a log or root path so that bash reads it back as one word", () => {
+    for (const text of ["/tmp/plain-dir/logs", "/tmp/a b'c/$(touch x)`y`"]) {
+      const echoed = spawnSync("bash", ["-c", `printf %s ${shellWord(text)}`], { encoding: "utf8" });
+      assert.equal(echoed.stdout, text);
+    }
   });
 
   it("refuses to run without a selection, and names bad flags", () => {
