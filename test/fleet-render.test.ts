@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { archiveSummary, deleteRefusal, deleteSummary, summaryText } from "../fleet/teardown";
 import type { RenderOutcome } from "../stacks/plan/diff";
@@ -35,6 +35,14 @@ describe("fleet rendering: fast and byte-identical", function () {
       assert.ok("resources" in batch[stack], stack);
       assert.equal(planToJson(batch[stack] as Plan), planToJson(await renderStack(stack, root)), `${stack}: batch and alone differ`);
     }
+  });
+
+  it("the program never imports the fleet commands, so a change to them affects no stack's plan (plan diff treats fleet/ as neutral)", () => {
+    const sources = ["components", "config", "stacks"].flatMap((dir) =>
+      (readdirSync(path.join(ROOT, dir), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts")).map((f) => path.join(dir, f)),
+    );
+    assert.ok(sources.length > 20);
+    for (const file of sources) assert.doesNotMatch(readFileSync(path.join(ROOT, file), "utf8"), /from "(\.\.\/)+fleet\//, file);
   });
 
   it("renders without stack traces, and a stack that throws is rendered again with them so its error says where", async () => {

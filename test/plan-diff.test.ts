@@ -184,7 +184,7 @@ describe("plan diff: stacks, selection and Markdown", () => {
       assert.deepEqual(selection.stacks, ["dev", "pr-1", "pr-2", "prod"], shared);
       assert.deepEqual(selection.sharedChanges, [shared]);
     }
-    assert.deepEqual(selectAffectedStacks({ changedFiles: ["README.md", ".github/workflows/preview.yml", "node_modules"], ...stacks }).stacks, []);
+    assert.deepEqual(selectAffectedStacks({ changedFiles: ["README.md", ".github/workflows/preview.yml", "node_modules", "fleet/cli.ts"], ...stacks }).stacks, []);
   });
 
   const report = (stacks: StackDiff[]): DiffReport => ({

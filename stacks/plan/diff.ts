@@ -419,6 +419,8 @@ const PLAN_NEUTRAL: readonly RegExp[] = [
   /^\.github\//,
   /^\.ci\//,
   /^tools\//,
+  // The fleet commands drive stacks from outside; the program never imports them (test/fleet-render.test.ts).
+  /^fleet\//,
   /^schema\//,
   /^LICENSE/,
   /^\.gitignore$/,
