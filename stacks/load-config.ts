@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { checkMatrix } from "../config/matrix/check";
 import { versionMatrix } from "../config/matrix/data";
@@ -7,7 +8,11 @@ import { isSecureValue, namesSecret } from "../config/secret-names";
 import { INSTANCE_KEY, NAMESPACE, type StackConfig, validateStackConfig } from "../config/stack-config";
 import { readStackFile } from "../config/stack-file";
 import { ConfigProblems } from "../config/problems";
+import { configurationAllowlist, loadWatchedForks, WatchedForksFileError } from "./generator/watched-forks";
 import { isConfigSecret } from "./sdk-internals";
+
+/** The operator's allowlist of configuration repositories and playbooks for generated sandboxes. */
+const WATCHED_FORKS_FILE = path.resolve(__dirname, "..", "config", "watched-forks.yaml");
 
 export { ConfigProblems };
 
@@ -37,7 +42,14 @@ export function loadStackConfig(): LoadedConfig {
     else if (key === INSTANCE_KEY && isConfigSecret(key)) values[key] = markSecureLeaves(value, stackFileShape(key), false);
     else values[key] = value;
   }
-  const result = validateStackConfig(values, { stack: pulumi.getStack() });
+  let allowlist: ReturnType<typeof configurationAllowlist>;
+  try {
+    allowlist = configurationAllowlist(loadWatchedForks(WATCHED_FORKS_FILE));
+  } catch (error) {
+    if (error instanceof WatchedForksFileError) throw new ConfigProblems(error.message.split("\n"));
+    throw error;
+  }
+  const result = validateStackConfig(values, { stack: pulumi.getStack(), configurationAllowlist: allowlist });
   if (!result.ok) throw new ConfigProblems(result.problems);
 
   const credentials = values[`${NAMESPACE}:credentials`]
