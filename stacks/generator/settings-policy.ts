@@ -21,8 +21,9 @@ export const FORBIDDEN_KEY_RULES: readonly ForbiddenKeyRule[] = [
     // ansible_ssh_common_args (ProxyCommand), ansible_python_interpreter ... would redirect the run
     // to the control machine or a host of the author's choice. At any depth: a role may hand a
     // mapping on as task or include variables, where its keys act the same.
-    reason: "Ansible's connection and behaviour variables (ansible_*) belong to the operator",
-    pattern: /^ansible_/i,
+    // __ansible_unsafe / __ansible_vault are the JSON markers Ansible's decoder turns into objects.
+    reason: "Ansible's connection and behaviour variables (ansible_*) and its JSON markers (__ansible_*) belong to the operator",
+    pattern: /^(__)?ansible_/i,
     depth: "any",
   },
   {

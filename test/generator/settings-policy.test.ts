@@ -95,7 +95,7 @@ describe("generate-stacks: what pull-request settings may not set", () => {
     assert.deepEqual(checkPullRequestSettings({ EDXAPP_FEATURES: { nested: [{ ANSIBLE_HOST: "evil.example.com" }] } }), [
       {
         path: "EDXAPP_FEATURES.nested[0].ANSIBLE_HOST",
-        message: "may not be set from a pull request: Ansible's connection and behaviour variables (ansible_*) belong to the operator",
+        message: "may not be set from a pull request: Ansible's connection and behaviour variables (ansible_*) and its JSON markers (__ansible_*) belong to the operator",
       },
     ]);
   });
