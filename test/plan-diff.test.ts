@@ -157,6 +157,11 @@ describe("plan diff: classifying resources", () => {
       ["a.b", "a.c[1]", "d"],
     );
   });
+
+  it("reports variables named like Object.prototype's members when they come or go", () => {
+    const changes = changedPaths({ ansibleVars: { constructor: "x", A: 1 } }, { ansibleVars: { toString: "y", A: 1 } });
+    assert.deepEqual(changes.map((c) => c.path).sort(), ["ansibleVars.constructor", "ansibleVars.toString"]);
+  });
 });
 
 describe("plan diff: stacks, selection and Markdown", () => {

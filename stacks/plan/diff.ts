@@ -161,8 +161,8 @@ export function changedPaths(before: unknown, after: unknown, prefix = "", pairR
   if (deepEqual(before, after)) return [];
   const join = (key: string) => (prefix ? `${prefix}.${key}` : key);
   if (isPlainObject(before) && isPlainObject(after)) {
-    const removed = Object.keys(before).filter((k) => !(k in after));
-    const added = Object.keys(after).filter((k) => !(k in before));
+    const removed = Object.keys(before).filter((k) => !Object.hasOwn(after, k));
+    const added = Object.keys(after).filter((k) => !Object.hasOwn(before, k));
     const renamed =
       pairRenamed && removed.length === 1 && added.length === 1 && isPlainObject(before[removed[0]]) && isPlainObject(after[added[0]]);
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
@@ -477,7 +477,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (isPlainObject(a) && isPlainObject(b)) {
     const keys = Object.keys(a);
     if (keys.length !== Object.keys(b).length) return false;
-    return keys.every((k) => k in b && deepEqual(a[k], b[k]));
+    return keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { setOwn } from "../../config/json";
 import { isSecureValue } from "../../config/secret-names";
 import { INSTANCE_KEY, validateStackConfig } from "../../config/stack-config";
 import { PROJECT_ROOT, readStackFile } from "../../config/stack-file";
@@ -50,7 +51,7 @@ function replaceSecure(value: unknown): { value: unknown; secret: boolean } {
   const result: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(record)) {
     const inner = replaceSecure(v);
-    result[k] = inner.value;
+    setOwn(result, k, inner.value);
     secret ||= inner.secret;
   }
   return { value: result, secret };
