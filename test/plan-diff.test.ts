@@ -160,7 +160,13 @@ describe("plan diff: classifying resources", () => {
 
   it("reports variables named like Object.prototype's members when they come or go", () => {
     const changes = changedPaths({ ansibleVars: { constructor: "x", A: 1 } }, { ansibleVars: { toString: "y", A: 1 } });
-    assert.deepEqual(changes.map((c) => c.path).sort(), ["ansibleVars.constructor", "ansibleVars.toString"]);
+    assert.deepEqual(
+      changes.map((c) => [c.path, c.before, c.after]).sort(),
+      [
+        ["ansibleVars.constructor", "x", undefined],
+        ["ansibleVars.toString", undefined, "y"],
+      ],
+    );
   });
 });
 
