@@ -1,4 +1,4 @@
-import { isPlainObject } from "../../config/json";
+import { isPlainObject, own } from "../../config/json";
 import { stackOfFile } from "../../config/stack-file";
 import type { Plan, PlanResource } from "./render";
 
@@ -168,7 +168,7 @@ export function changedPaths(before: unknown, after: unknown, prefix = "", pairR
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
       .filter((k) => !renamed || (k !== removed[0] && k !== added[0]))
       .sort();
-    const changes = keys.flatMap((key) => changedPaths(before[key], after[key], join(key), pairRenamed));
+    const changes = keys.flatMap((key) => changedPaths(own(before, key), own(after, key), join(key), pairRenamed));
     if (renamed)
       changes.push(...changedPaths(before[removed[0]], after[added[0]], join(`{${removed[0]}→${added[0]}}`), pairRenamed));
     return changes;
