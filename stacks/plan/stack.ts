@@ -3,7 +3,7 @@ import { setOwn } from "../../config/json";
 import { isSecureValue } from "../../config/secret-names";
 import { INSTANCE_KEY, validateStackConfig } from "../../config/stack-config";
 import { PROJECT_ROOT, readStackFile } from "../../config/stack-file";
-import { ConfigProblems } from "../load-config";
+import { ConfigProblems, programValidateOptions } from "../load-config";
 import { runProgram } from "../program";
 import { type Plan, renderPlan } from "./render";
 import { SECRET } from "./redact";
@@ -18,7 +18,7 @@ export async function renderStack(stack: string, root = PROJECT_ROOT): Promise<P
   // Checked here as well as by the program: a stack that fails inside the Pulumi runtime leaves
   // registrations pending in a process that renders many stacks (render-many), and the file
   // shows what the engine's config cannot (a plain-text credential beside secret ones).
-  const result = validateStackConfig(file.values, { stack });
+  const result = validateStackConfig(file.values, { stack, ...programValidateOptions() });
   if (!result.ok) throw new ConfigProblems(result.problems);
 
   const config: Record<string, string> = {};

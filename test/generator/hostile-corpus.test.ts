@@ -133,6 +133,7 @@ const OPERATOR_TEMPLATE = "{{ 6 * 7 }}";
 
 /** A generated stack someone edited by hand to smuggle templates past the generator. */
 const HAND_EDITED = 9001;
+const FOREIGN_CONFIGURATION = 9002;
 
 interface PlanOutcome {
   artifacts?: { appservers: Record<string, { ansibleVars: Record<string, unknown>; trustedVariablePaths: string[][] }> };
@@ -254,6 +255,11 @@ describe("hostile pull requests, end to end (generator → offline plan → real
     edited.source = { pullRequest: HAND_EDITED, repository: FORK, author: "member" };
     edited.pullRequestSettings = { EDXAPP_EVIL: jinjaRun("edited-value"), EDXAPP_X: { list: [`{% if true %}${jinjaRun("edited-nested")}{% endif %}`] } };
     writeFileSync(harness.file(HAND_EDITED), stringify(generated));
+    // And one edited to build with a foreign configuration repository and playbook: the program refuses it.
+    edited.subDomain = `pr${FOREIGN_CONFIGURATION}`;
+    edited.source = { pullRequest: FOREIGN_CONFIGURATION, repository: FORK, author: "member" };
+    edited.configuration = { repository: "https://evil.example.com/configuration.git", ref: "main", playbook: "evil.yml" };
+    writeFileSync(harness.file(FOREIGN_CONFIGURATION), stringify(generated));
 
     const stacks = readdirSync(harness.outDir)
       .map((file) => /^Pulumi\.(pr-\d+)\.yaml$/.exec(file)?.[1])
@@ -266,7 +272,14 @@ describe("hostile pull requests, end to end (generator → offline plan → real
     );
     assert.equal(rendered.status, 0, rendered.stderr);
     const outcomes = JSON.parse(readFileSync(out, "utf8")) as Record<string, PlanOutcome>;
-    for (const stack of stacks) {
+    assert.deepEqual(
+      outcomes[`pr-${FOREIGN_CONFIGURATION}`].problems?.map((problem) => problem.replace(/ is not .*/, "")),
+      [
+        "openedx-im:instance.configuration.repository: https://evil.example.com/configuration.git",
+        "openedx-im:instance.configuration.playbook: evil.yml",
+      ],
+    );
+    for (const stack of stacks.filter((name) => name !== `pr-${FOREIGN_CONFIGURATION}`)) {
       const outcome = outcomes[stack];
       assert.ok(outcome.artifacts, `${stack}: ${JSON.stringify(outcome.problems ?? outcome.error)}`);
       const checked = spawnSync(process.execPath, [CHECK_PLAN], { input: JSON.stringify(outcome), encoding: "utf8" });
