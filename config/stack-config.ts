@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { type AdoptConfig, adoptionProblems } from "./adopt";
 import { canonicalJson, isPlainObject, own } from "./json";
 import { instanceIdProblems } from "./instance-id";
-import { isSecureValue, plainSecretProblems, withSecretSettings } from "./secret-names";
+import { isSecureValue, namesSecret, plainSecretProblems, withSecretSettings } from "./secret-names";
 import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCLE_DEFAULTS } from "./lifecycle";
 import { versionMatrix } from "./matrix/data";
 import { resolveRelease } from "./matrix/resolve";
@@ -307,8 +307,10 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
       problems.push(
         `${at("pullRequestSettings")}: only a generated sandbox (lifecycle sandbox, with source) carries a pull request's settings; put your own variables in extraSettings`,
       );
-    for (const path of ansibleKeyPaths(instance.pullRequestSettings, at("pullRequestSettings")))
+    for (const path of keyPaths(instance.pullRequestSettings, at("pullRequestSettings"), (key) => /^(__)?ansible_/i.test(key)))
       problems.push(`${path}: Ansible's own variables (ansible_*) may not come from a pull request; remove it`);
+    for (const path of keyPaths(instance.pullRequestSettings, at("pullRequestSettings"), (key) => /^secure$/i.test(key) || namesSecret(key)))
+      problems.push(`${path}: secrets (and secure: values, which Pulumi decrypts) may not come from a pull request; remove it`);
   }
 
   if (instance.lifecycle === "sandbox") {
@@ -351,13 +353,11 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
   return problems;
 }
 
-/** Where an `ansible_*` key (any case) is used, at any depth. */
-function ansibleKeyPaths(value: unknown, path: string): string[] {
-  if (Array.isArray(value)) return value.flatMap((item, index) => ansibleKeyPaths(item, `${path}[${index}]`));
+/** Where a key that `matches` is used, at any depth (not below it). */
+function keyPaths(value: unknown, path: string, matches: (key: string) => boolean): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => keyPaths(item, `${path}[${index}]`, matches));
   if (!isPlainObject(value)) return [];
-  return Object.keys(value).flatMap((key) =>
-    /^ansible_/i.test(key) ? [`${path}.${key}`] : ansibleKeyPaths(value[key], `${path}.${key}`),
-  );
+  return Object.keys(value).flatMap((key) => (matches(key) ? [`${path}.${key}`] : keyPaths(value[key], `${path}.${key}`, matches)));
 }
 
 function ansibleReleases(matrix: VersionMatrix): string[] {

@@ -357,6 +357,12 @@ describe("stack configuration: a generated sandbox's pull-request settings", () 
     assertProblem(problems, `${INSTANCE_KEY}.pullRequestSettings.A.B[0].Ansible_Connection`, "ansible_*");
   });
 
+  it("refuses secrets and secure: values in pullRequestSettings, which Pulumi would decrypt", () => {
+    const problems = problemsOf(sandbox({ source, pullRequestSettings: { A: { secure: "v1:abc" }, EDXAPP_X: { SMTP_PASSWORD: "x" } } }));
+    assertProblem(problems, `${INSTANCE_KEY}.pullRequestSettings.A.secure`, "secure: values");
+    assertProblem(problems, `${INSTANCE_KEY}.pullRequestSettings.EDXAPP_X.SMTP_PASSWORD`, "secrets");
+  });
+
   it("refuses __proto__ as a key anywhere instead of letting it become a prototype", () => {
     const instance = JSON.parse(JSON.stringify(sandbox({ source }))) as Record<string, unknown>;
     instance.extraSettings = JSON.parse('{"__proto__": {"EDXAPP_X": 1}}');

@@ -159,6 +159,13 @@ export function checkPullRequestSettings(settings: Record<string, unknown>): Set
         problems.push({ path: describePath(childPath), message: `key contains ${keyTemplate}` });
         continue;
       }
+      if (/^secure$/i.test(key)) {
+        // Pulumi reads `{secure: <ciphertext>}` as an encrypted value and decrypts it: with a secrets
+        // provider shared by several stacks, a ciphertext copied from another stack file would hand
+        // that stack's secret to this sandbox.
+        problems.push({ path: describePath(childPath), message: "may not be set from a pull request: Pulumi decrypts a secure: value, and secrets belong to the operator" });
+        continue;
+      }
       const reason = forbiddenReason(key, atTop);
       if (reason) {
         problems.push({ path: describePath(childPath), message: `may not be set from a pull request: ${reason}` });

@@ -125,6 +125,7 @@ const CORPUS: Entry[] = [
   { number: 37, why: "a !!binary value", body: settingsBody("EDXAPP_X: !!binary aGVsbG8="), refused: /^Settings\.EDXAPP_X: is a Buffer object/ },
   { number: 38, why: "a homoglyph variable name", body: settingsBody("ΕDXAPP_X: 1"), refused: /^Settings\.ΕDXAPP_X: is not an Ansible variable name/ },
   { number: 39, why: "a secret", body: settingsBody("EDXAPP_FEATURES: {SMTP_PASSWORD: x}"), refused: /^Settings\.EDXAPP_FEATURES\.SMTP_PASSWORD: may not be set from a pull request: secrets/ },
+  { number: 41, why: "a secure: value Pulumi would decrypt", body: settingsBody("EDXAPP_X: {secure: v1:AAAAbm9uY2U=}"), refused: /^Settings\.EDXAPP_X\.secure: may not be set from a pull request: Pulumi decrypts/ },
   { number: 40, why: "both markers on the sandbox's line", body: `pr40.${BASE_DOMAIN} (ephemeral databases) (persistent databases)`, refused: /^databases: both/ },
 ];
 
