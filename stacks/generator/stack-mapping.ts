@@ -10,16 +10,16 @@ import { isAllowedRepository, type ResolvedForkDefaults } from "./watched-forks"
  * unchanged pull request renders to an unchanged file.
  */
 
-/** Settings keys that choose config fields instead of becoming Ansible variables (the old convention). */
-export const FIELD_SETTINGS: ReadonlyMap<string, string> = new Map([
-  ["openedx_release", "release"],
-  ["configuration_version", "configuration.ref"],
-  ["edx_ansible_source_repo", "configuration.repository"],
-  ["configuration_playbook_name", "configuration.playbook"],
-]);
 type FieldSetting = "openedx_release" | "configuration_version" | "edx_ansible_source_repo" | "configuration_playbook_name";
 
-const FIELD_VALUE_RULES: ReadonlyMap<string, [RegExp, string]> = new Map<string, [RegExp, string]>([
+/**
+ * Settings keys that choose config fields instead of becoming Ansible variables
+ * (the old convention): openedx_release → release, configuration_version →
+ * configuration.ref, edx_ansible_source_repo → configuration.repository,
+ * configuration_playbook_name → configuration.playbook. A Map, so a key such
+ * as `constructor` is simply not one of them.
+ */
+export const FIELD_SETTINGS: ReadonlyMap<string, [RegExp, string]> = new Map<string, [RegExp, string]>([
   ["openedx_release", [/^[a-z][a-z0-9.-]*$/, "a release name such as redwood"]],
   ["configuration_version", [/^(?!-)[A-Za-z0-9._/+-]{1,255}$/, "a branch or tag of the configuration repository"]],
   ["edx_ansible_source_repo", [/^https:\/\/[A-Za-z0-9.-]+(:[0-9]+)?\/[A-Za-z0-9._/-]+$/, "an https:// repository URL"]],
@@ -83,7 +83,7 @@ function readFieldSettings(
   const ansibleVariables: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, value] of Object.entries(settings)) {
-    const rule = FIELD_VALUE_RULES.get(key);
+    const rule = FIELD_SETTINGS.get(key);
     if (rule === undefined) {
       // Own data property, whatever the key (constructor, toString, __proto__ ...).
       Object.defineProperty(ansibleVariables, key, { value, enumerable: true, writable: true, configurable: true });
