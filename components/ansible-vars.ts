@@ -8,13 +8,18 @@
  *   3. versions of the release      (`releaseVariables`: repositories and refs from the version matrix)
  *   4. the instance                 (`instanceVariables`: name, domains, enabled services)
  *   5. service connections          (`serviceVars` from the instance: databases, broker, secrets)
- *   6. the appserver's extraSettings
+ *   6. the appserver's extraSettings  (the operator's: trusted, Ansible may template them)
+ *   7. a generated sandbox's pullRequestSettings  (a pull request's: data, never templated)
+ *
+ * `trustedVariablePaths` says which values the provisioning wrapper may hand to
+ * Ansible as they are; every other string reaches Ansible marked unsafe.
  *
  * The values are generic (`T`), so a layer may hold `pulumi.Output`s — a secret
  * stays a secret per key, and the plan shows "[secret]" only where it must.
  */
 import type { InstanceDomain, DomainRole } from "./domains";
 import type { ResolvedApplication, ResolvedRelease } from "../config/matrix/types";
+import { own, setOwn } from "../config/json";
 
 export type AnsibleVariables<T = unknown> = Record<string, T>;
 
@@ -31,8 +36,9 @@ export function mergeLayers<T>(...layers: Record<string, T>[]): Record<string, T
   const result: Record<string, T> = {};
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
-      const previous = result[key];
-      result[key] = (isPlainMapping(previous) && isPlainMapping(value) ? mergeLayers(previous, value) : value) as T;
+      // Own properties only: a key such as constructor or toString is a variable name like any other.
+      const previous = own(result, key);
+      setOwn(result, key, (isPlainMapping(previous) && isPlainMapping(value) ? mergeLayers(previous, value) : value) as T);
     }
   }
   return result;
@@ -300,7 +306,7 @@ export function instanceVariables(instance: InstanceFacts, release: ResolvedRele
   for (const app of Object.values(release.applications)) {
     if (app.type !== "MFE") continue;
     const url = `${https(mfe)}${mfePublicPath(app).replace(/\/$/, "")}`;
-    const target = MFE_URL_VARIABLES[app.name];
+    const target = own(MFE_URL_VARIABLES, app.name);
     if (target === undefined) continue;
     if ("variable" in target) vars[target.variable] = url;
     else lmsSettings[target.lmsSetting] = url;
@@ -344,8 +350,10 @@ export interface AnsibleVariablesInput<T> {
   release: ResolvedRelease;
   /** Connections and secrets from the instance; secret values as secret Outputs, one per key. */
   serviceVars: Record<string, T>;
-  /** The appserver's own settings, the highest layer. */
+  /** The appserver's own settings, written by the operator. */
   extraSettings: Record<string, unknown>;
+  /** A generated sandbox's settings from its pull request, the highest layer; never trusted. */
+  pullRequestSettings?: Record<string, unknown>;
 }
 
 /** The layers in precedence order, lowest first, named for messages and tests. */
@@ -357,7 +365,55 @@ export function ansibleVariableLayers<T>(input: AnsibleVariablesInput<T>): { nam
     { name: `instance ${input.instance.id}`, variables: instanceVariables(input.instance, input.release) },
     { name: "service connections", variables: input.serviceVars },
     { name: "extraSettings", variables: input.extraSettings },
+    ...(input.pullRequestSettings !== undefined ? [{ name: "pull request settings", variables: input.pullRequestSettings }] : []),
   ];
+}
+
+/**
+ * Release variables the program writes with Jinja on purpose (`{{ xqueue_code_dir }}`
+ * in the roles' git_clone entries): built from the version matrix, and useless unless
+ * Ansible templates them.
+ */
+export const TEMPLATED_RELEASE_VARIABLES: readonly string[] = ["EDX_NOTES_API_REPOS", "XQUEUE_REPOS"];
+
+/**
+ * Paths to every value in a mapping that replaces what lies below it when
+ * merged (scalars, lists, null), descending into non-empty mappings. An empty
+ * mapping changes nothing when merged, so it is a path only with `emptyMappings`.
+ */
+export function leafPaths(variables: Record<string, unknown>, options: { emptyMappings?: boolean } = {}, prefix: string[] = []): string[][] {
+  const paths: string[][] = [];
+  for (const [key, value] of Object.entries(variables)) {
+    const path = [...prefix, key];
+    if (isPlainMapping(value) && Object.keys(value).length > 0) paths.push(...leafPaths(value, options, path));
+    else if (!isPlainMapping(value) || options.emptyMappings) paths.push(path);
+  }
+  return paths;
+}
+
+function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {
+  return prefix.length <= path.length && prefix.every((part, index) => part === path[index]);
+}
+
+/**
+ * The paths whose rendered values came from the operator alone, so Ansible may
+ * template them: each leaf of the operator's extraSettings, and the release's
+ * templated git_clone entries — minus every path a pull request's settings
+ * reach (the same path, one above it that the pull request replaced, or one
+ * below it that the pull request added). Everything else — the instance's
+ * name, domains, the platform's repository and ref, secrets, and every value
+ * a pull request wrote — is data. Sorted, so plans compare.
+ */
+export function trustedVariablePaths<T>(input: AnsibleVariablesInput<T>): string[][] {
+  const untrusted = leafPaths(input.pullRequestSettings ?? {}, { emptyMappings: true });
+  const releaseVars = input.release.provisioner === "ansible" ? releaseVariables(input.release) : {};
+  const candidates = [
+    ...leafPaths(input.extraSettings),
+    ...TEMPLATED_RELEASE_VARIABLES.filter((name) => Object.hasOwn(releaseVars, name)).map((name) => [name]),
+  ];
+  const trusted = candidates.filter((path) => !untrusted.some((other) => isPrefix(other, path) || isPrefix(path, other)));
+  const byText = new Map(trusted.map((path) => [JSON.stringify(path), path]));
+  return [...byText.keys()].sort().map((text) => byText.get(text)!);
 }
 
 /**

@@ -2,7 +2,7 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { ResolvedAppServer } from "../config/stack-config";
-import { type InstanceFacts, renderAnsibleVars } from "./ansible-vars";
+import { type AnsibleVariablesInput, type InstanceFacts, renderAnsibleVars, trustedVariablePaths } from "./ansible-vars";
 import { HealthCheck } from "./health-check";
 import { hostKeyUserData } from "./host-key";
 import { appServerVmName } from "./names";
@@ -21,11 +21,6 @@ export interface AppServerArgs {
   serviceVars: Record<string, pulumi.Input<unknown>>;
   lmsDomain: string;
   sshPrivateKey?: pulumi.Input<string>;
-  /**
-   * Paths into the rendered Ansible variables that the operator wrote (from the
-   * appserver's extraSettings); every other value reaches Ansible as data.
-   */
-  trustedVariablePaths?: string[][];
   /** Instance resources the provisioning run needs first (database users, grants, broker permissions). */
   instanceDependencies?: pulumi.Resource[];
   /** Creates the DNS name of VM `index` (the instance's DNS owns the zone). */
@@ -44,19 +39,24 @@ export class AppServer extends pulumi.ComponentResource {
   /** The resources that must succeed before this appserver may take traffic. */
   readonly healthChecks: pulumi.Resource[];
   readonly ansibleVars: Record<string, pulumi.Input<unknown>>;
+  /** Paths into ansibleVars the operator wrote: the only values Ansible may template. */
+  readonly trustedVariablePaths: string[][];
 
   constructor(name: string, args: AppServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("openedx-im:appserver:AppServer", name, {}, opts);
     const { appServer } = args;
     const instanceId = args.instance.id;
     this.appServerId = appServer.id;
-    this.ansibleVars = renderAnsibleVars({
+    const variablesInput: AnsibleVariablesInput<pulumi.Input<unknown>> = {
       instance: args.instance,
       lifecycle: args.lifecycle,
       release: appServer.release,
       serviceVars: args.serviceVars,
       extraSettings: appServer.extraSettings,
-    });
+      ...(appServer.pullRequestSettings !== undefined ? { pullRequestSettings: appServer.pullRequestSettings } : {}),
+    };
+    this.ansibleVars = renderAnsibleVars(variablesInput);
+    this.trustedVariablePaths = trustedVariablePaths(variablesInput);
     const configuration = appServer.release.configuration;
     if (!configuration)
       throw new Error(
@@ -112,7 +112,7 @@ export class AppServer extends pulumi.ComponentResource {
           host: address,
           configuration,
           ansibleVars: this.ansibleVars,
-          ...(args.trustedVariablePaths ? { trustedVariablePaths: args.trustedVariablePaths } : {}),
+          trustedVariablePaths: this.trustedVariablePaths,
           hostPublicKey: hostKey.publicKeyOpenssh,
           frozen,
           ...(args.sshPrivateKey ? { sshPrivateKey: args.sshPrivateKey } : {}),

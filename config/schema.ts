@@ -189,6 +189,12 @@ export const instanceSchema = z.strictObject({
   mysqlServer: z.string().min(1).optional(),
   /** Existing databases, users and vhost this instance takes over or uses (docs/migration.md). */
   adopt: adoptSchema.optional(),
+  /**
+   * A generated sandbox's variables from its pull request's Settings block: above
+   * extraSettings, and never trusted (they reach Ansible as data it does not template).
+   * Only with `source`; the generator writes it, people do not.
+   */
+  pullRequestSettings: extraSettingsSchema.optional(),
   /** Where a generated sandbox came from. */
   source: z
     .strictObject({

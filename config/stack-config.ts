@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { type AdoptConfig, adoptionProblems } from "./adopt";
-import { canonicalJson, isPlainObject } from "./json";
+import { canonicalJson, isPlainObject, own } from "./json";
 import { instanceIdProblems } from "./instance-id";
-import { isSecureValue, plainSecretProblems, withSecretSettings } from "./secret-names";
+import { isSecureValue, namesSecret, plainSecretProblems, withSecretSettings } from "./secret-names";
 import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCLE_DEFAULTS } from "./lifecycle";
 import { versionMatrix } from "./matrix/data";
 import { resolveRelease } from "./matrix/resolve";
@@ -29,8 +29,10 @@ export const INSTANCE_KEY = `${NAMESPACE}:instance`;
 export interface ResolvedAppServer {
   id: string;
   release: ResolvedRelease;
-  /** The operator's settings; values set with `pulumi config set --secret` are SecretSetting. */
+  /** The operator's own variables: trusted (Ansible may template them); values set with `pulumi config set --secret` are SecretSetting. */
   extraSettings: Record<string, unknown>;
+  /** A generated sandbox's variables from its pull request, above extraSettings: never trusted. */
+  pullRequestSettings?: Record<string, unknown>;
   flavor: string;
   image: string;
   count: number;
@@ -80,6 +82,12 @@ export interface ValidateOptions {
   matrix?: VersionMatrix;
   /** The stack name (the instance id): checked as such when given. */
   stack?: string;
+  /**
+   * The configuration repositories and playbooks a generated sandbox (one with
+   * `source`) may be built with (config/watched-forks.yaml plus the matrix's).
+   * Given by the program; a hand-edited generated stack cannot name others.
+   */
+  configurationAllowlist?: { repositories: string[]; playbooks: string[] };
 }
 
 /**
@@ -113,6 +121,12 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
   const rawInstance = values[INSTANCE_KEY];
   if (rawInstance === undefined) {
     problems.push(`${INSTANCE_KEY}: missing (every stack describes one instance under this key)`);
+    return { ok: false, problems };
+  }
+  // Before the schema: a parser keeps `__proto__` as a key, a copy by assignment makes it the prototype.
+  const prototypeKeys = prototypeKeyPaths(rawInstance, INSTANCE_KEY);
+  if (prototypeKeys.length > 0) {
+    problems.push(...prototypeKeys.map((path) => `${path}: "__proto__" is not a key a stack file may use; remove it`));
     return { ok: false, problems };
   }
   const instanceResult = instanceSchema.safeParse(rawInstance);
@@ -162,11 +176,16 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
   }
   if (problems.length > 0) return { ok: false, problems };
 
+  const resolved = resolveInstance(instance, matrix, parsed.openstack as OpenstackConfig | undefined);
+  if (instance.source !== undefined && options.configurationAllowlist !== undefined)
+    problems.push(...configurationAllowlistProblems(resolved, options.configurationAllowlist));
+  if (problems.length > 0) return { ok: false, problems };
+
   const credentials = values[`${NAMESPACE}:credentials`];
   return {
     ok: true,
     config: {
-      instance: resolveInstance(instance, matrix, parsed.openstack as OpenstackConfig | undefined),
+      instance: resolved,
       openstack: parsed.openstack as OpenstackConfig | undefined,
       loadBalancer: parsed.loadBalancer as LoadBalancerConfig | undefined,
       mysqlServers,
@@ -209,6 +228,50 @@ function credentialProblems(key: string, value: unknown): string[] {
 }
 
 const isSecure = isSecureValue;
+/** Where `__proto__` is used as a key, at any depth. */
+function prototypeKeyPaths(value: unknown, path: string): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => prototypeKeyPaths(item, `${path}[${index}]`));
+  if (!isPlainObject(value)) return [];
+  return Object.keys(value).flatMap((key) =>
+    key === "__proto__" ? [`${path}.${key}`] : prototypeKeyPaths(value[key], `${path}.${key}`),
+  );
+}
+
+/** Compares repository URLs without a trailing `/` or `.git`, host in lowercase. */
+function sameRepository(a: string, b: string): boolean {
+  const norm = (url: string) => {
+    const match = /^(https:\/\/)([^/]+)(\/.*)$/.exec(url.trim());
+    const [scheme, host, rest] = match ? [match[1], match[2].toLowerCase(), match[3]] : ["", "", url.trim()];
+    return `${scheme}${host}${rest.replace(/\/+$/, "").replace(/\.git$/, "")}`;
+  };
+  return norm(a) === norm(b);
+}
+
+/**
+ * Defence in depth for generated sandboxes: the playbook runs on the deploy
+ * machine, so its repository and playbook must be ones the operator allowed,
+ * even when someone edits a generated stack file by hand.
+ */
+function configurationAllowlistProblems(
+  instance: ResolvedInstance,
+  allowlist: NonNullable<ValidateOptions["configurationAllowlist"]>,
+): string[] {
+  const problems: string[] = [];
+  for (const appServer of instance.appServers) {
+    const configuration = appServer.release.configuration;
+    if (!configuration) continue;
+    if (!allowlist.repositories.some((allowed) => sameRepository(allowed, configuration.repository)))
+      problems.push(
+        `${INSTANCE_KEY}.configuration.repository: ${configuration.repository} is not an allowed configuration repository for a generated sandbox (allowed: ${allowlist.repositories.join(", ")}); add it to allowedConfiguration in config/watched-forks.yaml`,
+      );
+    if (!allowlist.playbooks.includes(configuration.playbook))
+      problems.push(
+        `${INSTANCE_KEY}.configuration.playbook: ${configuration.playbook} is not an allowed playbook for a generated sandbox (allowed: ${allowlist.playbooks.join(", ")}); add it to allowedConfiguration in config/watched-forks.yaml`,
+      );
+  }
+  return problems;
+}
+
 
 
 /** Rules that involve several keys, the version matrix or the blacklist. */
@@ -230,7 +293,7 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
         `${at(path + "deployment")}: unknown deployment "${choice.deployment}" (known: ${Object.keys(matrix.deployments).join(", ")})`,
       );
     if (choice.release !== undefined) {
-      const release = matrix.releases[choice.release];
+      const release = own(matrix.releases, choice.release);
       if (!release)
         problems.push(
           `${at(path + "release")}: "${choice.release}" is not a supported release (supported: ${Object.keys(matrix.releases).join(", ")})`,
@@ -238,6 +301,17 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
     }
   };
   checkChoice("", instance);
+
+  if (instance.pullRequestSettings !== undefined) {
+    if (instance.source === undefined || instance.lifecycle !== "sandbox")
+      problems.push(
+        `${at("pullRequestSettings")}: only a generated sandbox (lifecycle sandbox, with source) carries a pull request's settings; put your own variables in extraSettings`,
+      );
+    for (const path of keyPaths(instance.pullRequestSettings, at("pullRequestSettings"), (key) => /^(__)?ansible_/i.test(key)))
+      problems.push(`${path}: Ansible's own variables (ansible_*) may not come from a pull request; remove it`);
+    for (const path of keyPaths(instance.pullRequestSettings, at("pullRequestSettings"), (key) => /^secure$/i.test(key) || namesSecret(key)))
+      problems.push(`${path}: secrets (and secure: values, which Pulumi decrypts) may not come from a pull request; remove it`);
+  }
 
   if (instance.lifecycle === "sandbox") {
     if (instance.appServers !== undefined)
@@ -269,7 +343,7 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
 
   if (problems.length === 0) {
     for (const { path, release } of releasesUsed(instance, matrix)) {
-      const provisioner = matrix.releases[release]?.provisioner;
+      const provisioner = own(matrix.releases, release)?.provisioner;
       if (provisioner === "tutor")
         problems.push(
           `${at(path)}: release "${release}" is installed with Tutor, which openedx-im cannot build yet; choose one of ${ansibleReleases(matrix).join(", ")}`,
@@ -277,6 +351,13 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
     }
   }
   return problems;
+}
+
+/** Where a key that `matches` is used, at any depth (not below it). */
+function keyPaths(value: unknown, path: string, matches: (key: string) => boolean): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => keyPaths(item, `${path}[${index}]`, matches));
+  if (!isPlainObject(value)) return [];
+  return Object.keys(value).flatMap((key) => (matches(key) ? [`${path}.${key}`] : keyPaths(value[key], `${path}.${key}`, matches)));
 }
 
 function ansibleReleases(matrix: VersionMatrix): string[] {
@@ -292,7 +373,7 @@ function releasesUsed(instance: InstanceConfig, matrix: VersionMatrix): { path: 
       release: entry.release ?? DEFAULT_RELEASE,
     }));
   if (instance.deployment !== undefined && instance.stage !== undefined)
-    return [{ path: "stage", release: matrix.deployments[instance.deployment]?.[instance.stage] ?? "" }];
+    return [{ path: "stage", release: own(own(matrix.deployments, instance.deployment), instance.stage) ?? "" }];
   return [{ path: "release", release: instance.release ?? DEFAULT_RELEASE }];
 }
 
@@ -302,14 +383,18 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
   const imageDefault = openstack?.defaultImage ?? "ubuntu-20.04";
   const deployment = instance.deployment;
 
-  const resolveAppServer = (id: string | undefined, build: Omit<AppServerEntry, "id">): ResolvedAppServer => {
+  const resolveAppServer = (
+    id: string | undefined,
+    build: Omit<AppServerEntry, "id">,
+    pullRequestSettings?: Record<string, unknown>,
+  ): ResolvedAppServer => {
     let release: ResolvedRelease;
     if (build.deployment !== undefined && build.stage !== undefined)
       release = resolveRelease(matrix, { deployment: build.deployment, stage: build.stage });
     else {
       const name = build.release ?? DEFAULT_RELEASE;
       release =
-        deployment !== undefined && matrix.releaseMap[name]?.[deployment]
+        deployment !== undefined && own(own(matrix.releaseMap, name), deployment)
           ? resolveRelease(matrix, { deployment, release: name })
           : resolveRelease(matrix, { release: name });
     }
@@ -318,6 +403,8 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
       release: withOverrides,
       // Secret values become SecretSetting: "[secret]" in the fingerprint, a Pulumi secret in the program.
       extraSettings: withSecretSettings(build.extraSettings ?? {}) as Record<string, unknown>,
+      // Only when present: the id of every other appserver stays what it was.
+      ...(pullRequestSettings !== undefined ? { pullRequestSettings } : {}),
       flavor: build.flavor ?? flavorDefault,
       image: build.image ?? imageDefault,
       count: build.appServerCount ?? defaults.appServerCount,
@@ -328,7 +415,7 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
   const appServers =
     instance.lifecycle === "production"
       ? (instance.appServers ?? []).map(({ id, ...build }) => resolveAppServer(id, build))
-      : [resolveAppServer(undefined, instance)];
+      : [resolveAppServer(undefined, instance, instance.pullRequestSettings)];
   const activeAppServer = instance.lifecycle === "production" ? instance.activeAppServer : appServers[0]?.id;
 
   return {

@@ -1,13 +1,18 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { checkMatrix } from "../config/matrix/check";
 import { versionMatrix } from "../config/matrix/data";
 import type { Credentials } from "../config/schema";
-import { isPlainObject } from "../config/json";
+import { isPlainObject, own } from "../config/json";
 import { isSecureValue, namesSecret } from "../config/secret-names";
-import { INSTANCE_KEY, NAMESPACE, type StackConfig, validateStackConfig } from "../config/stack-config";
+import { INSTANCE_KEY, NAMESPACE, type StackConfig, type ValidateOptions, validateStackConfig } from "../config/stack-config";
 import { readStackFile } from "../config/stack-file";
 import { ConfigProblems } from "../config/problems";
+import { configurationAllowlist, loadWatchedForks, WatchedForksFileError } from "./generator/watched-forks";
 import { isConfigSecret } from "./sdk-internals";
+
+/** The operator's allowlist of configuration repositories and playbooks for generated sandboxes. */
+const WATCHED_FORKS_FILE = path.resolve(__dirname, "..", "config", "watched-forks.yaml");
 
 export { ConfigProblems };
 
@@ -37,7 +42,7 @@ export function loadStackConfig(): LoadedConfig {
     else if (key === INSTANCE_KEY && isConfigSecret(key)) values[key] = markSecureLeaves(value, stackFileShape(key), false);
     else values[key] = value;
   }
-  const result = validateStackConfig(values, { stack: pulumi.getStack() });
+  const result = validateStackConfig(values, { stack: pulumi.getStack(), ...programValidateOptions() });
   if (!result.ok) throw new ConfigProblems(result.problems);
 
   const credentials = values[`${NAMESPACE}:credentials`]
@@ -60,7 +65,7 @@ export function markSecureLeaves(value: unknown, shape: unknown, underSecretName
     return value.map((item, index) => markSecureLeaves(item, Array.isArray(shape) ? (shape[index] ?? null) : shapeBelow(shape), underSecretName));
   if (isPlainObject(value))
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, markSecureLeaves(v, isPlainObject(shape) ? (shape[k] ?? null) : shapeBelow(shape), underSecretName || namesSecret(k))]),
+      Object.entries(value).map(([k, v]) => [k, markSecureLeaves(v, isPlainObject(shape) ? (own(shape, k) ?? null) : shapeBelow(shape), underSecretName || namesSecret(k))]),
     );
   if (shape === undefined && underSecretName && typeof value === "string") return { secure: value };
   return value;
@@ -74,6 +79,19 @@ function stackFileShape(key: string): unknown {
     return readStackFile(pulumi.getStack()).values[key];
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * What the program validates a stack with beyond its own file: the operator's
+ * allowlist of configuration repositories and playbooks for generated sandboxes.
+ */
+export function programValidateOptions(): ValidateOptions {
+  try {
+    return { configurationAllowlist: configurationAllowlist(loadWatchedForks(WATCHED_FORKS_FILE)) };
+  } catch (error) {
+    if (error instanceof WatchedForksFileError) throw new ConfigProblems(error.message.split("\n"));
+    throw error;
   }
 }
 

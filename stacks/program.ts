@@ -91,7 +91,9 @@ export function defineStack(
       appServerAddresses: Object.fromEntries(appServers.map((a) => [a.appServerId, a.addresses])),
     },
     artifacts: {
-      appservers: Object.fromEntries(appServers.map((a) => [a.appServerId, { ansibleVars: a.ansibleVars }])),
+      appservers: Object.fromEntries(
+        appServers.map((a) => [a.appServerId, { ansibleVars: a.ansibleVars, trustedVariablePaths: a.trustedVariablePaths }]),
+      ),
       haproxy: { config: fragment.apply((f) => f.config), map: fragment.apply((f) => f.map) },
     },
   };

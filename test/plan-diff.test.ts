@@ -157,6 +157,17 @@ describe("plan diff: classifying resources", () => {
       ["a.b", "a.c[1]", "d"],
     );
   });
+
+  it("reports variables named like Object.prototype's members when they come or go", () => {
+    const changes = changedPaths({ ansibleVars: { constructor: "x", A: 1 } }, { ansibleVars: { toString: "y", A: 1 } });
+    assert.deepEqual(
+      changes.map((c) => [c.path, c.before, c.after]).sort(),
+      [
+        ["ansibleVars.constructor", "x", undefined],
+        ["ansibleVars.toString", undefined, "y"],
+      ],
+    );
+  });
 });
 
 describe("plan diff: stacks, selection and Markdown", () => {

@@ -326,3 +326,67 @@ describe("stack configuration", () => {
     });
   });
 });
+
+describe("stack configuration: a generated sandbox's pull-request settings", () => {
+  const source = { pullRequest: 7, repository: "openedx/edx-platform", author: "someone" };
+
+  it("accepts pullRequestSettings on a generated sandbox and keeps them apart from extraSettings", () => {
+    const result = validateStackConfig({
+      ...fleet,
+      [INSTANCE_KEY]: sandbox({ source, extraSettings: { A: 1 }, pullRequestSettings: { B: "x; y" } }),
+    });
+    assert.ok(result.ok, result.ok ? "" : result.problems.join("\n"));
+    const [appServer] = result.config.instance.appServers;
+    assert.deepEqual(appServer.extraSettings, { A: 1 });
+    assert.deepEqual(appServer.pullRequestSettings, { B: "x; y" });
+  });
+
+  it("a change of the pull request's settings makes a new sandbox appserver", () => {
+    const id = (settings: Record<string, unknown>) => {
+      const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: sandbox({ source, pullRequestSettings: settings }) });
+      assert.ok(result.ok);
+      return result.config.instance.appServers[0].id;
+    };
+    assert.notEqual(id({ A: 1 }), id({ A: 2 }));
+  });
+
+  it("refuses pullRequestSettings without source or outside a sandbox, and ansible_* keys in them at any depth", () => {
+    assertProblem(problemsOf(sandbox({ pullRequestSettings: { A: 1 } })), `${INSTANCE_KEY}.pullRequestSettings`, "only a generated sandbox");
+    const problems = problemsOf(sandbox({ source, pullRequestSettings: { ansible_host: "x", A: { B: [{ Ansible_Connection: "local" }] } } }));
+    assertProblem(problems, `${INSTANCE_KEY}.pullRequestSettings.ansible_host`, "ansible_*");
+    assertProblem(problems, `${INSTANCE_KEY}.pullRequestSettings.A.B[0].Ansible_Connection`, "ansible_*");
+  });
+
+  it("refuses secrets and secure: values in pullRequestSettings, which Pulumi would decrypt", () => {
+    const problems = problemsOf(sandbox({ source, pullRequestSettings: { A: { secure: "v1:abc" }, EDXAPP_X: { SMTP_PASSWORD: "x" } } }));
+    assertProblem(problems, `${INSTANCE_KEY}.pullRequestSettings.A.secure`, "secure: values");
+    assertProblem(problems, `${INSTANCE_KEY}.pullRequestSettings.EDXAPP_X.SMTP_PASSWORD`, "secrets");
+  });
+
+  it("refuses __proto__ as a key anywhere instead of letting it become a prototype", () => {
+    const instance = JSON.parse(JSON.stringify(sandbox({ source }))) as Record<string, unknown>;
+    instance.extraSettings = JSON.parse('{"__proto__": {"EDXAPP_X": 1}}');
+    assertProblem(problemsOf(instance), `${INSTANCE_KEY}.extraSettings.__proto__`, "is not a key a stack file may use");
+  });
+
+  it("resolves a release named like Object.prototype's members to a clear problem, not a crash", () => {
+    for (const release of ["constructor", "tostring", "valueof"])
+      assertProblem(problemsOf(sandbox({ release })), `${INSTANCE_KEY}.release`, "is not a supported release");
+    assertProblem(problemsOf(sandbox({ deployment: "constructor", stage: "CI" })), `${INSTANCE_KEY}.deployment`, "unknown deployment");
+  });
+
+  it("with the operator's allowlist, refuses a generated sandbox's configuration repository or playbook outside it", () => {
+    const allowlist = { repositories: ["https://github.com/openedx-unsupported/configuration.git"], playbooks: ["openedx_native.yml"] };
+    const check = (instance: Record<string, unknown>) => {
+      const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: instance }, { configurationAllowlist: allowlist });
+      return result.ok ? [] : result.problems;
+    };
+    assert.deepEqual(check(sandbox({ source, release: "redwood" })), []);
+    const foreign = { repository: "https://evil.example.com/configuration.git", playbook: "run.yml" };
+    const problems = check(sandbox({ source, release: "redwood", configuration: foreign }));
+    assertProblem(problems, `${INSTANCE_KEY}.configuration.repository`, "not an allowed configuration repository");
+    assertProblem(problems, `${INSTANCE_KEY}.configuration.playbook`, "not an allowed playbook");
+    // An operator's own stack (no source) chooses freely.
+    assert.deepEqual(check(sandbox({ release: "redwood", configuration: foreign })), []);
+  });
+});

@@ -1,3 +1,4 @@
+import { own } from "../json";
 import { STAGES, type VersionMatrix } from "./types";
 
 export interface MatrixReport {
@@ -41,7 +42,7 @@ export function checkMatrix(matrix: VersionMatrix): MatrixReport {
         continue;
       }
       used.add(release);
-      if (!matrix.releaseMap[release]?.[deployment])
+      if (!own(own(matrix.releaseMap, release), deployment))
         errors.push(
           `deployments.${deployment}.${stage}: release "${release}" has no application list for "${deployment}" (add releaseMap.${release}.${deployment})`,
         );

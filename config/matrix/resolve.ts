@@ -1,3 +1,4 @@
+import { own } from "../json";
 import type { ApplicationVersion, ResolvedApplication, ResolvedRelease, Stage, VersionMatrix } from "./types";
 
 /**
@@ -19,28 +20,28 @@ export function resolveRelease(matrix: VersionMatrix, choice: ReleaseChoice): Re
   let stage: Stage | undefined;
   if ("deployment" in choice) {
     deployment = choice.deployment;
-    const stages = matrix.deployments[deployment];
+    const stages = own(matrix.deployments, deployment);
     if (!stages) throw new Error(`unknown deployment "${deployment}" (known: ${Object.keys(matrix.deployments).join(", ")})`);
     if ("stage" in choice) {
       stage = choice.stage;
-      const named = stages[stage];
+      const named = own(stages, stage);
       if (!named) throw new Error(`deployment "${deployment}" has no stage ${stage}`);
       releaseName = named;
     } else releaseName = choice.release;
-    const listed = matrix.releaseMap[releaseName]?.[deployment];
+    const listed = own(own(matrix.releaseMap, releaseName), deployment);
     if (!listed) throw new Error(`release "${releaseName}" has no application list for deployment "${deployment}"`);
     versions = listed;
   } else {
     releaseName = choice.release;
     versions = matrix.defaultApplications.map((application) => ({ application }));
   }
-  const release = matrix.releases[releaseName];
+  const release = own(matrix.releases, releaseName);
   if (!release)
     throw new Error(`release "${releaseName}" is not supported (supported: ${Object.keys(matrix.releases).join(", ")})`);
 
   const applications: Record<string, ResolvedApplication> = {};
   for (const version of versions) {
-    const app = matrix.applications[version.application];
+    const app = own(matrix.applications, version.application);
     if (!app) throw new Error(`unknown application "${version.application}"`);
     applications[version.application] = {
       name: version.application,

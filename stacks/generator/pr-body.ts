@@ -43,13 +43,17 @@ function firstLine(message: string): string {
   return message.split("\n")[0].trim().replace(/:$/, "");
 }
 
-/** YAML 1.2 core schema (no custom tags, no merge keys), unique keys, bounded aliases; must be a mapping. */
+/** YAML 1.2 core schema (no custom tags, no merge keys), unique keys, bounded aliases; must be a mapping. Keys stay own keys, `__proto__` included. */
 export function parseSettingsYaml(text: string): ParsedSettings {
   if (Buffer.byteLength(text, "utf8") > MAX_SETTINGS_BYTES)
     return { ok: false, problem: `Settings: block is larger than ${MAX_SETTINGS_BYTES} bytes` };
   const document = parseDocument(text, { version: "1.2", schema: "core", uniqueKeys: true, prettyErrors: true });
   if (document.errors.length > 0)
     return { ok: false, problem: `Settings: invalid YAML: ${firstLine(document.errors[0].message)}` };
+  // An unknown tag (!!python/object, !ruby) is only a warning to the parser, which then reads the
+  // value as a plain string: refuse it, so nobody believes a tag did something.
+  if (document.warnings.length > 0)
+    return { ok: false, problem: `Settings: YAML refused: ${firstLine(document.warnings[0].message)}` };
   let value: unknown;
   try {
     value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

@@ -1,8 +1,8 @@
 import { isPlainObject } from "../../config/json";
 import { extractSettingsBlock, findDatabasesMarker, parseSettingsYaml } from "./pr-body";
-import { checkPullRequestSettings, findShellSyntax } from "./settings-policy";
+import { checkPullRequestSettings } from "./settings-policy";
 import type { PullRequestOutcome, PullRequestSummary, SandboxInstanceConfig } from "./types";
-import type { ResolvedForkDefaults } from "./watched-forks";
+import { isAllowedRepository, type ResolvedForkDefaults } from "./watched-forks";
 
 /**
  * Pull request + fork defaults -> the sandbox's instance config. Pure: same
@@ -10,21 +10,30 @@ import type { ResolvedForkDefaults } from "./watched-forks";
  * unchanged pull request renders to an unchanged file.
  */
 
-/** Settings keys that choose config fields instead of becoming Ansible variables (the old convention). */
-export const FIELD_SETTINGS = {
-  openedx_release: "release",
-  configuration_version: "configuration.ref",
-  edx_ansible_source_repo: "configuration.repository",
-  configuration_playbook_name: "configuration.playbook",
-} as const;
-type FieldSetting = keyof typeof FIELD_SETTINGS;
+type FieldSetting = "openedx_release" | "configuration_version" | "edx_ansible_source_repo" | "configuration_playbook_name";
 
-const FIELD_VALUE_RULES: Record<FieldSetting, [RegExp, string]> = {
-  openedx_release: [/^[a-z][a-z0-9.-]*$/, "a release name such as ulmo"],
-  configuration_version: [/^(?!-)[A-Za-z0-9._/+-]{1,255}$/, "a git branch, tag or commit SHA"],
-  edx_ansible_source_repo: [/^https:\/\/[A-Za-z0-9.-]+(:[0-9]+)?\/[A-Za-z0-9._/-]+$/, "an https:// repository URL"],
-  configuration_playbook_name: [/^[A-Za-z0-9_./-]+\.ya?ml$/, "a playbook file name such as openedx_native.yml"],
-};
+/**
+ * Settings keys that choose config fields instead of becoming Ansible variables
+ * (the old convention): openedx_release → release, configuration_version →
+ * configuration.ref, edx_ansible_source_repo → configuration.repository,
+ * configuration_playbook_name → configuration.playbook. A Map, so a key such
+ * as `constructor` is simply not one of them.
+ */
+export const FIELD_SETTINGS: ReadonlyMap<string, [RegExp, string]> = new Map<string, [RegExp, string]>([
+  ["openedx_release", [/^[a-z][a-z0-9.-]*$/, "a release name such as redwood"]],
+  ["configuration_version", [/^(?!-)[A-Za-z0-9._/+-]{1,255}$/, "a branch or tag of the configuration repository"]],
+  ["edx_ansible_source_repo", [/^https:\/\/[A-Za-z0-9.-]+(:[0-9]+)?\/[A-Za-z0-9._/-]+$/, "an https:// repository URL"]],
+  ["configuration_playbook_name", [/^[A-Za-z0-9_][A-Za-z0-9_./-]*\.ya?ml$/, "a playbook file name such as openedx_native.yml"]],
+]);
+
+/**
+ * Refs a pull request may not pick in a configuration repository, even an
+ * allowed one: GitHub serves any commit of any fork of a repository by its
+ * SHA, and pull requests' heads as `pull/<N>/head`, through the repository's
+ * own URL — so a SHA or such a ref would run code nobody allowed. Branches and
+ * tags belong to the repository's maintainers.
+ */
+const FOREIGN_CODE_REF = /^(refs\/|pull\/|merge-requests\/)|^[0-9a-f]{7,40}$/i;
 
 export interface MappingContext {
   /** owner/repo the pull requests target (WATCH_FORK). */
@@ -51,16 +60,6 @@ export function sandboxSubDomain(defaults: ResolvedForkDefaults, number: number)
 }
 
 
-/** Mappings merge key by key (the pull request wins); lists and scalars are replaced, as the old yaml_merge did. */
-export function mergeSettings(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const existing = merged[key];
-    merged[key] = isPlainObject(existing) && isPlainObject(value) ? mergeSettings(existing, value) : value;
-  }
-  return merged;
-}
-
 export function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (isPlainObject(value))
@@ -72,7 +71,10 @@ export function sortKeysDeep(value: unknown): unknown {
   return value;
 }
 
-function readFieldSettings(settings: Record<string, unknown>): {
+function readFieldSettings(
+  settings: Record<string, unknown>,
+  defaults: ResolvedForkDefaults,
+): {
   fields: Partial<Record<FieldSetting, string>>;
   ansibleVariables: Record<string, unknown>;
   problems: string[];
@@ -81,22 +83,60 @@ function readFieldSettings(settings: Record<string, unknown>): {
   const ansibleVariables: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, value] of Object.entries(settings)) {
-    if (!(key in FIELD_SETTINGS)) {
-      ansibleVariables[key] = value;
+    const rule = FIELD_SETTINGS.get(key);
+    if (rule === undefined) {
+      // Own data property, whatever the key (constructor, toString, __proto__ ...).
+      Object.defineProperty(ansibleVariables, key, { value, enumerable: true, writable: true, configurable: true });
       continue;
     }
     const field = key as FieldSetting;
-    const [pattern, expected] = FIELD_VALUE_RULES[field];
+    const [pattern, expected] = rule;
     if (typeof value !== "string") {
       problems.push(`Settings.${key}: must be a string (${expected})`);
       continue;
     }
-    const shell = findShellSyntax(value);
-    if (shell) problems.push(`Settings.${key}: value contains ${shell}`);
-    else if (!pattern.test(value)) problems.push(`Settings.${key}: must be ${expected}`);
+    if (!pattern.test(value)) {
+      problems.push(`Settings.${key}: must be ${expected}`);
+      continue;
+    }
+    const refused = fieldProblem(field, value, defaults);
+    if (refused) problems.push(`Settings.${key}: ${refused}`);
     else fields[field] = value;
   }
   return { fields, ansibleVariables, problems };
+}
+
+/** What the operator's allowlist says about a configuration field a pull request chose; undefined when allowed. */
+function fieldProblem(field: FieldSetting, value: string, defaults: ResolvedForkDefaults): string | undefined {
+  const { allowlist } = defaults;
+  if (field === "edx_ansible_source_repo" && !isAllowedRepository(allowlist, value))
+    return (
+      `${value} is not an allowed configuration repository (allowed: ${allowlist.repositories.join(", ")}); ` +
+      "the playbook runs on the deploy machine, so an operator adds repositories to allowedConfiguration in config/watched-forks.yaml"
+    );
+  if (field === "configuration_playbook_name" && !allowlist.playbooks.includes(value))
+    return (
+      `${value} is not an allowed playbook (allowed: ${allowlist.playbooks.join(", ")}); ` +
+      "an operator adds playbooks to allowedConfiguration in config/watched-forks.yaml"
+    );
+  if (field === "configuration_version" && FOREIGN_CODE_REF.test(value))
+    return (
+      `"${value}" looks like a commit SHA or a pull-request ref, which GitHub serves from any fork of the repository; ` +
+      "name a branch or tag of the configuration repository (an operator may pin a SHA in config/watched-forks.yaml)"
+    );
+  return undefined;
+}
+
+/**
+ * The sandbox's human-readable name, from the pull request's own words: data
+ * that ends up in a YAML file, VM metadata and EDXAPP_PLATFORM_NAME. Control
+ * characters become spaces and Jinja delimiters are broken apart, so the name
+ * reads the same everywhere and can never be mistaken for a template.
+ */
+export function sandboxName(pr: PullRequestSummary): string {
+  const fullName = `PR#${pr.number}: ${shortTitle(pr.title)} (${pr.author}) - ${pr.headRepository}/${pr.headRef} (${pr.headSha.slice(0, 7)})`;
+  const clean = fullName.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ").replace(/\{(?=[{%#])/g, "{ ");
+  return clean.length > NAME_MAX_CHARS ? `${clean.slice(0, NAME_MAX_CHARS - 1)}…` : clean;
 }
 
 export function mapPullRequest(pr: PullRequestSummary, context: MappingContext): PullRequestOutcome {
@@ -106,8 +146,6 @@ export function mapPullRequest(pr: PullRequestSummary, context: MappingContext):
   if (!pr.headRepository || !pr.headCloneUrl)
     return { kind: "invalid", problems: ["head repository is gone (deleted fork); nothing to build"] };
   if (!/^[0-9a-f]{40}$/.test(pr.headSha)) problems.push(`head commit "${pr.headSha}" is not a 40-hex SHA`);
-  const branchShell = findShellSyntax(pr.headRef);
-  if (branchShell) problems.push(`branch name contains ${branchShell}`);
 
   let prSettings: Record<string, unknown> = {};
   const block = extractSettingsBlock(pr.body);
@@ -118,7 +156,7 @@ export function mapPullRequest(pr: PullRequestSummary, context: MappingContext):
     else problems.push(parsed.problem);
   }
 
-  const { fields, ansibleVariables, problems: fieldProblems } = readFieldSettings(prSettings);
+  const { fields, ansibleVariables, problems: fieldProblems } = readFieldSettings(prSettings, defaults);
   problems.push(...fieldProblems);
   for (const problem of checkPullRequestSettings(ansibleVariables))
     problems.push(`Settings.${problem.path}: ${problem.message}`);
@@ -137,9 +175,8 @@ export function mapPullRequest(pr: PullRequestSummary, context: MappingContext):
   const definedConfiguration = Object.fromEntries(Object.entries(configuration).filter(([, value]) => value !== undefined));
   const release = fields.openedx_release ?? defaults.release;
 
-  const fullName = `PR#${pr.number}: ${shortTitle(pr.title)} (${pr.author}) - ${pr.headRepository}/${pr.headRef} (${pr.headSha.slice(0, 7)})`;
   const config: SandboxInstanceConfig = {
-    name: fullName.length > NAME_MAX_CHARS ? `${fullName.slice(0, NAME_MAX_CHARS - 1)}…` : fullName,
+    name: sandboxName(pr),
     subDomain,
     baseDomain: context.baseDomain,
     lifecycle: "sandbox",
@@ -147,7 +184,12 @@ export function mapPullRequest(pr: PullRequestSummary, context: MappingContext):
     edxPlatform: { repository: pr.headCloneUrl, ref: pr.headSha },
     ...(Object.keys(definedConfiguration).length > 0 ? { configuration: definedConfiguration } : {}),
     databases: (marker.ok && marker.databases) || defaults.databases,
-    extraSettings: sortKeysDeep(mergeSettings(defaults.extraSettings, ansibleVariables)) as Record<string, unknown>,
+    // The operator's fork defaults and the pull request's Settings stay apart in the file, so the
+    // program knows, long after the sync pull request is merged, which values a pull request wrote.
+    extraSettings: sortKeysDeep(defaults.extraSettings) as Record<string, unknown>,
+    ...(Object.keys(ansibleVariables).length > 0
+      ? { pullRequestSettings: sortKeysDeep(ansibleVariables) as Record<string, unknown> }
+      : {}),
     source: { pullRequest: pr.number, repository: context.fork, author: pr.author },
   };
   return { kind: "stack", config };

@@ -20,7 +20,7 @@ import {
   stackName,
   writeFileAtomically,
 } from "./stack-file";
-import { mapPullRequest } from "./stack-mapping";
+import { mapPullRequest, type MappingContext } from "./stack-mapping";
 import { readProjectConfig, stackConfigProblems } from "./stack-validation";
 import type { PullRequestSummary } from "./types";
 import { defaultsForFork, loadWatchedForks } from "./watched-forks";
@@ -129,15 +129,13 @@ export async function syncStacks(options: GeneratorOptions, io: SyncIo): Promise
       });
       continue;
     }
-    const outcome = mapPullRequest(pr, { fork: forkName, baseDomain: options.baseDomain, defaults });
-    const problems =
-      outcome.kind === "invalid" ? outcome.problems : stackConfigProblems(stackConfigValues(outcome.config), projectConfig);
-    if (problems.length > 0 || outcome.kind === "invalid") {
+    const decided = decideStackFile(pr, { fork: forkName, baseDomain: options.baseDomain, defaults }, projectConfig);
+    if (!decided.ok) {
       const kept = existingFiles.has(pr.number) ? " (existing stack file left as is)" : "";
-      report.errors.push(...problems.map((message): ErrorEntry => ({ stack, pullRequest: pr.number, message: message + kept })));
+      report.errors.push(...decided.problems.map((message): ErrorEntry => ({ stack, pullRequest: pr.number, message: message + kept })));
       continue;
     }
-    const content = renderStackFile(outcome.config);
+    const content = decided.content;
     const previous = await readIfExists(filePath);
     const entry: StackEntry = { stack, pullRequest: pr.number, file };
     if (previous === content) {
@@ -179,6 +177,28 @@ export async function syncStacks(options: GeneratorOptions, io: SyncIo): Promise
   }
   report.requests = summarize(stats);
   return { ok: true, report };
+}
+
+/**
+ * One pull request's stack file text, or its problems. Whatever a pull request
+ * holds, the outcome is its own: an exception here (a bug the pull request
+ * found) is reported for it, and the other pull requests and the cache go on.
+ */
+function decideStackFile(
+  pr: PullRequestSummary,
+  context: MappingContext,
+  projectConfig: Record<string, unknown>,
+): { ok: true; content: string } | { ok: false; problems: string[] } {
+  try {
+    const outcome = mapPullRequest(pr, context);
+    if (outcome.kind === "invalid") return { ok: false, problems: outcome.problems };
+    const problems = stackConfigProblems(stackConfigValues(outcome.config), projectConfig);
+    if (problems.length > 0) return { ok: false, problems };
+    return { ok: true, content: renderStackFile(outcome.config) };
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+    return { ok: false, problems: [`could not be turned into a stack (internal error, please report it): ${message}`] };
+  }
 }
 
 async function listStackFilesIfAny(directory: string): Promise<Map<number, string>> {

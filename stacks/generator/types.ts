@@ -30,7 +30,10 @@ export interface SandboxInstanceConfig {
   edxPlatform: { repository: string; ref: string };
   configuration?: { repository?: string; ref?: string; playbook?: string };
   databases: Databases;
+  /** The operator's fork defaults (config/watched-forks.yaml): trusted. */
   extraSettings: Record<string, unknown>;
+  /** The pull request's Settings: variables above extraSettings, never trusted. Absent when empty. */
+  pullRequestSettings?: Record<string, unknown>;
   source: { pullRequest: number; repository: string; author: string };
 }
 

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { z } from "zod";
+import { versionMatrix } from "../../config/matrix/data";
+import type { VersionMatrix } from "../../config/matrix/types";
 import { FORBIDDEN_KEY_RULES } from "./settings-policy";
 import type { Databases } from "./types";
 
@@ -50,7 +52,25 @@ const forkDefaultsSchema = z.strictObject({
     .optional(),
 });
 
+const repositoryUrl = z
+  .string()
+  .regex(/^https:\/\/[A-Za-z0-9.-]+(:[0-9]+)?\/[A-Za-z0-9._/-]+$/, "must be an https:// repository URL");
+const playbookName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_./-]*\.ya?ml$/, "must be a playbook file name such as openedx_native.yml")
+  .refine((name) => !name.split("/").includes(".."), "must stay inside the configuration repository (no ..)");
+
+/**
+ * What may run on the deploy machine: the configuration repositories and
+ * playbooks a sandbox may be built with, besides each release's own
+ * repository and playbook in the version matrix (always allowed). A pull
+ * request may pick one of these and a branch or tag in it, nothing else.
+ */
+const allowedConfigurationSchema = z.strictObject({
+  repositories: z.array(repositoryUrl).optional(),
+  playbooks: z.array(playbookName).optional(),
+});
+
 export const watchedForksFileSchema = z.strictObject({
+  allowedConfiguration: allowedConfigurationSchema.optional(),
   forks: z.record(
     z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "fork names are owner/repo, e.g. openedx/edx-platform"),
     forkDefaultsSchema,
@@ -58,6 +78,12 @@ export const watchedForksFileSchema = z.strictObject({
 });
 
 export type ForkDefaults = z.infer<typeof forkDefaultsSchema>;
+
+/** The configuration repositories and playbooks sandboxes may use, resolved against the version matrix. */
+export interface ConfigurationAllowlist {
+  repositories: string[];
+  playbooks: string[];
+}
 export type WatchedForksFile = z.infer<typeof watchedForksFileSchema>;
 
 export interface ResolvedForkDefaults {
@@ -66,6 +92,7 @@ export interface ResolvedForkDefaults {
   release?: string;
   configuration?: { repository?: string; ref?: string; playbook?: string };
   extraSettings: Record<string, unknown>;
+  allowlist: ConfigurationAllowlist;
 }
 
 export class WatchedForksFileError extends Error {}
@@ -84,7 +111,40 @@ export function parseWatchedForks(text: string, source: string): WatchedForksFil
     const lines = result.error.issues.map((issue) => `${source}: ${issue.path.join(".") || "(top)"}: ${issue.message}`);
     throw new WatchedForksFileError(lines.join("\n"));
   }
+  const allowlist = configurationAllowlist(result.data);
+  const outside: string[] = [];
+  for (const [fork, entry] of Object.entries(result.data.forks)) {
+    const repository = entry.configuration?.repository;
+    if (repository !== undefined && !isAllowedRepository(allowlist, repository))
+      outside.push(`${source}: forks.${fork}.configuration.repository: ${repository} is not in allowedConfiguration.repositories nor a release's repository in the version matrix; add it there`);
+    const playbook = entry.configuration?.playbook;
+    if (playbook !== undefined && !allowlist.playbooks.includes(playbook))
+      outside.push(`${source}: forks.${fork}.configuration.playbook: ${playbook} is not in allowedConfiguration.playbooks; add it there`);
+  }
+  if (outside.length > 0) throw new WatchedForksFileError(outside.join("\n"));
   return result.data;
+}
+
+/** Repository URLs compare without a trailing `/` or `.git`, and with the host in lowercase. */
+export function normalizeRepositoryUrl(url: string): string {
+  const match = /^(https:\/\/)([^/]+)(\/.*)$/.exec(url.trim());
+  const [scheme, host, path] = match ? [match[1], match[2].toLowerCase(), match[3]] : ["", "", url.trim()];
+  return `${scheme}${host}${path.replace(/\/+$/, "").replace(/\.git$/, "")}`;
+}
+
+export function isAllowedRepository(allowlist: ConfigurationAllowlist, url: string): boolean {
+  const wanted = normalizeRepositoryUrl(url);
+  return allowlist.repositories.some((allowed) => normalizeRepositoryUrl(allowed) === wanted);
+}
+
+/** The file's allowlist plus every Ansible release's own configuration repository and playbook. */
+export function configurationAllowlist(file: WatchedForksFile, matrix: VersionMatrix = versionMatrix): ConfigurationAllowlist {
+  const fromMatrix = Object.values(matrix.releases).flatMap((release) => (release.configuration ? [release.configuration] : []));
+  const unique = (values: string[]) => values.filter((value, index) => values.indexOf(value) === index);
+  return {
+    repositories: unique([...fromMatrix.map((c) => c.repository), ...(file.allowedConfiguration?.repositories ?? [])]),
+    playbooks: unique([...fromMatrix.map((c) => c.playbook), ...(file.allowedConfiguration?.playbooks ?? [])]),
+  };
 }
 
 export function loadWatchedForks(path: string): WatchedForksFile {
@@ -107,5 +167,6 @@ export function defaultsForFork(file: WatchedForksFile, fork: string): ResolvedF
     release: entry.release,
     configuration: entry.configuration,
     extraSettings: entry.extraSettings ?? {},
+    allowlist: configurationAllowlist(file),
   };
 }

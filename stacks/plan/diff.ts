@@ -1,4 +1,4 @@
-import { isPlainObject } from "../../config/json";
+import { isPlainObject, own } from "../../config/json";
 import { stackOfFile } from "../../config/stack-file";
 import type { Plan, PlanResource } from "./render";
 
@@ -161,14 +161,14 @@ export function changedPaths(before: unknown, after: unknown, prefix = "", pairR
   if (deepEqual(before, after)) return [];
   const join = (key: string) => (prefix ? `${prefix}.${key}` : key);
   if (isPlainObject(before) && isPlainObject(after)) {
-    const removed = Object.keys(before).filter((k) => !(k in after));
-    const added = Object.keys(after).filter((k) => !(k in before));
+    const removed = Object.keys(before).filter((k) => !Object.hasOwn(after, k));
+    const added = Object.keys(after).filter((k) => !Object.hasOwn(before, k));
     const renamed =
       pairRenamed && removed.length === 1 && added.length === 1 && isPlainObject(before[removed[0]]) && isPlainObject(after[added[0]]);
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
       .filter((k) => !renamed || (k !== removed[0] && k !== added[0]))
       .sort();
-    const changes = keys.flatMap((key) => changedPaths(before[key], after[key], join(key), pairRenamed));
+    const changes = keys.flatMap((key) => changedPaths(own(before, key), own(after, key), join(key), pairRenamed));
     if (renamed)
       changes.push(...changedPaths(before[removed[0]], after[added[0]], join(`{${removed[0]}→${added[0]}}`), pairRenamed));
     return changes;
@@ -479,7 +479,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
   if (isPlainObject(a) && isPlainObject(b)) {
     const keys = Object.keys(a);
     if (keys.length !== Object.keys(b).length) return false;
-    return keys.every((k) => k in b && deepEqual(a[k], b[k]));
+    return keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }

