@@ -99,7 +99,10 @@ export class AppServer extends pulumi.ComponentResource {
         {
           parent: this,
           replaceOnChanges: ["imageName", "imageId"],
-          ...(frozen ? {} : { replacementTrigger: settingsDigest }),
+          // A production VM built before host keys were pinned keeps running as it is: a change of its
+          // user data alone would replace it (a new build and a traffic switch nobody asked for). A new VM,
+          // and any replacement for another reason, gets the program's user data (docs/provisioning.md).
+          ...(frozen ? { ignoreChanges: ["userData"] } : { replacementTrigger: settingsDigest }),
         },
       );
       const address = vm.accessIpV4;

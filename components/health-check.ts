@@ -5,10 +5,10 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { QUIET_COMMAND_INPUTS } from "./provisioning";
+import { COMMAND_OUTPUT_INPUTS } from "./provisioning";
 
-/** Run from the Pulumi project directory; every value arrives through the environment. */
-export const HEALTH_CHECK_COMMAND = "node --import tsx scripts/provision/health-check.ts";
+/** Run from the Pulumi project directory; every value arrives through the environment; `exec`: see PROVISION_COMMAND. */
+export const HEALTH_CHECK_COMMAND = "exec node --import tsx scripts/provision/health-check.ts";
 
 export const DEFAULT_HEALTH_TIMEOUT_SECONDS = 900;
 
@@ -41,9 +41,8 @@ export class HealthCheck extends pulumi.ComponentResource {
         },
         // A new address (a rebuilt VM) must be checked again.
         triggers: [args.address],
-        ...QUIET_COMMAND_INPUTS,
-        // Its progress lines hold no secret and say why a check failed.
-        logging: "stderr",
+        // Its progress lines (attempt, elapsed time, last answer) hold no secret and say why a check failed.
+        ...COMMAND_OUTPUT_INPUTS,
       },
       {
         parent: this,

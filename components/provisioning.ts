@@ -15,8 +15,12 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../config/json";
 
-/** Run from the Pulumi project directory (where Pulumi.yaml is), which is where the command provider runs commands. */
-export const PROVISION_COMMAND = "node --import tsx scripts/provision/provision.ts";
+/**
+ * Run from the Pulumi project directory (where Pulumi.yaml is), which is where the command provider runs commands.
+ * The provider runs it with `/bin/sh -c` and, when it cancels, SIGKILLs that process only: `exec` makes the
+ * wrapper that process, so the kill reaches it and its guard cleans up (Debian's dash does not exec by itself).
+ */
+export const PROVISION_COMMAND = "exec node --import tsx scripts/provision/provision.ts";
 
 export const DEFAULT_LINE_TIMEOUT_SECONDS = 7200;
 export const DEFAULT_TOTAL_TIMEOUT_SECONDS = 9000;
@@ -84,11 +88,16 @@ function containsOutput(value: unknown): boolean {
 
 
 /**
- * What the engine may show of a command's output: nothing by default (Ansible
- * prints what it configures, passwords included). Previous output is kept out
- * of the environment too: large output would fail with "argument list too long".
+ * What the engine shows of a command's output, live, in the console of `pulumi up`:
+ * standard error only, where the wrappers write their masked progress lines
+ * (Ansible's own output, which prints what it configures, goes to the log file
+ * only). The provider (1.2.1) streams each line as it comes (a status message of
+ * the resource) and, when the command fails, appends its whole stdout and stderr
+ * to the error: so the wrappers never write an unmasked value to either.
+ * Previous output is kept out of the environment: large output would fail with
+ * "argument list too long".
  */
-export const QUIET_COMMAND_INPUTS = { logging: "none", addPreviousOutputInEnv: false } as const;
+export const COMMAND_OUTPUT_INPUTS = { logging: "stderr", addPreviousOutputInEnv: false } as const;
 
 /** The provisioning run of one VM. `command` is the local command resource; depend on this component. */
 export class Provisioning extends pulumi.ComponentResource {
@@ -123,14 +132,14 @@ export class Provisioning extends pulumi.ComponentResource {
         environment,
         stdin: pulumi.secret(request),
         triggers: args.frozen ? [args.appServerId, args.host] : [args.appServerId, args.host, buildDigest(args)],
-        ...QUIET_COMMAND_INPUTS,
+        ...COMMAND_OUTPUT_INPUTS,
       },
       {
         parent: this,
         // Children do not inherit the component's dependsOn: the run must wait for
         // what the appserver was handed (the VM, database users, grants), in plans as in the engine.
         ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
-        // Ansible prints what it configures, passwords included: never into state or the console.
+        // Masked as they are, the outputs stay secret in state: defence in depth behind the wrapper's masking.
         additionalSecretOutputs: ["stdout", "stderr"],
         // A run is a long step with an end; Pulumi's own default timeouts would cut it short.
         customTimeouts: {

@@ -12,7 +12,9 @@ import { join, resolve } from "node:path";
 import { childEnvironment, pipEnvironment } from "../scripts/provision/environment";
 import { parseGuardLine } from "../scripts/provision/guard";
 import { knownHostsLine, parseHostPublicKey } from "../scripts/provision/host-key";
-import { isRepositoryLocation, parseRequest, readSettings } from "../scripts/provision/provision";
+import { PROVISION_COMMAND } from "../components/provisioning";
+import { AnsibleProgress, MAX_PROGRESS_LINE, formatElapsed, printable } from "../scripts/provision/progress";
+import { isRepositoryLocation, mask, parseRequest, readSettings, secretsToMask } from "../scripts/provision/provision";
 import { markUntrusted, variableProblems } from "../scripts/provision/variables";
 
 const ROOT = resolve(__dirname, "..");
@@ -26,11 +28,15 @@ interface RunResult {
   seconds: number;
 }
 
-function startWrapper(env: Record<string, string>): ChildProcess {
+function inheritedEnv(): Record<string, string> {
   const base: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env))
     if (value !== undefined && !key.startsWith("OPENEDX_IM_")) base[key] = value;
-  return spawn(process.execPath, ["--import", "tsx", WRAPPER], { cwd: ROOT, env: { ...base, ...env } });
+  return base;
+}
+
+function startWrapper(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", WRAPPER], { cwd: ROOT, env: { ...inheritedEnv(), ...env } });
 }
 
 function runWrapper(env: Record<string, string>, stdin: string): Promise<RunResult> {
@@ -132,6 +138,44 @@ describe("provisioning wrapper: pure parts", () => {
       assert.equal(isRepositoryLocation(good), true, good);
     for (const bad of ["ext::sh -c touch% /tmp/x", "-uhttps://x/y", "file:///etc", "http://plain.example.org/x.git", "relative/path", "https://x/y z", "git://example.org/x"])
       assert.equal(isRepositoryLocation(bad), false, bad);
+  });
+
+  it("follows Ansible's output: tasks started, each finished task counted once by its worst result", () => {
+    const progress = new AnsibleProgress();
+    const events = [
+      "PLAY [Provision] ****",
+      "TASK [common : Install packages] ****",
+      "ok: [10.0.0.1] => (item=git)",
+      "changed: [10.0.0.1] => (item=curl)",
+      "RUNNING HANDLER [nginx : restart nginx] ****",
+      "changed: [10.0.0.1]",
+      "TASK [Skipped] ****",
+      "skipping: [10.0.0.1]",
+      "TASK [Ignored failure] ****",
+      "fatal: [10.0.0.1]: FAILED! => {\"msg\": \"x\"}",
+      "...ignoring",
+      "TASK [Really failing] ****",
+      "fatal: [10.0.0.1]: FAILED! => {\"msg\": \"y\"}",
+      "PLAY RECAP ****",
+      "10.0.0.1 : ok=3 changed=2 unreachable=0 failed=1",
+    ].map((line) => progress.read(line, 0));
+    assert.deepEqual(events, ["play", "task", undefined, undefined, "task", undefined, "task", undefined, "task", undefined, undefined, "task", undefined, "recap", undefined]);
+    assert.deepEqual(progress.counts, { started: 5, ok: 1, changed: 2, failed: 1, skipped: 1 });
+    assert.equal(formatElapsed(3_723_000), "1:02:03");
+    assert.equal(formatElapsed(59_999), "0:59");
+  });
+
+  it("prints a line only masked first, then cleaned of control characters and bounded, so a cut never exposes a value", () => {
+    const secret = "x".repeat(30) + "SECRET-TAIL";
+    const secrets = secretsToMask({ variables: { A: secret }, trustedPaths: [] });
+    const line = `TASK [${"n".repeat(MAX_PROGRESS_LINE - 20)} ${secret}]\u001b[2J\r`;
+    const out = printable(line, (text) => mask(text, secrets));
+    assert.ok(out.length <= MAX_PROGRESS_LINE, String(out.length));
+    assert.equal(out.includes("xxxxxxxxxx"), false, "no part of the value survives the cut");
+    assert.equal(/[\u0000-\u001f]/.test(out), false, "no terminal escape");
+    // Short values are masked too when their key names a secret.
+    const short = secretsToMask({ variables: { DB: { EDXAPP_MYSQL_PASSWORD: "hun2", NAME: "hun3" }, API_TOKEN: ["t0k3"] }, trustedPaths: [] });
+    assert.deepEqual(short.sort(), ["hun2", "t0k3"]);
   });
 
   it("reads only well-formed guard lines", () => {
@@ -461,6 +505,62 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
         assert.equal(new RegExp(`^${name}=`, "m").test(text), false, `${name} is set for ${where}`);
       }
     assert.deepEqual(JSON.parse(seen.lookup), Object.fromEntries(names.map((name) => [name, ""])));
+  });
+
+  it("prints each task as it starts, with counts, elapsed time and the log's path, and never a value from a task name or a result", async () => {
+    const secret = "pr0gress-Secret-in-a-task-name";
+    const password = "hun2"; // short: masked because its key names a secret
+    const wrapper = startWrapper(localEnv({ OPENEDX_IM_PLAYBOOK: "progress.yml", OPENEDX_IM_PROGRESS_INTERVAL: "1" }));
+    let stderr = "";
+    let stdout = "";
+    wrapper.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    wrapper.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const closed = new Promise<number | null>((r) => wrapper.on("close", r));
+    wrapper.stdin?.end(JSON.stringify({ variables: { progress_secret: secret, progress_db_password: password, progress_sleep: "4.25" } }));
+    // While the slow task runs, the console already names it: progress is live, not printed at the end.
+    const started = Date.now();
+    while (processesRunning("sleep 4.25") === 0) {
+      assert.ok(Date.now() - started < 60_000, `the slow task never started:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(processesRunning("sleep 4.25"), 1, "the slow task still runs");
+    const whileRunning = stderr;
+    assert.match(whileRunning, /task 5 started: TASK \[Wait a little\] · 5 started, 2 ok, 1 changed, 0 failed, 1 skipped · log \S+\.log\n/);
+    assert.match(whileRunning, /still at task 5 \(for 0:0[1-9]\): TASK \[Wait a little\]/, "a line while the task runs");
+    assert.equal(await closed, 0, stderr);
+
+    const lines = stderr.trimEnd().split("\n");
+    for (const line of lines) assert.match(line, /^provision \[\d+:\d\d\]: /, line);
+    assert.match(stderr, /task 1 started: TASK \[Create the account \[masked\]\]/);
+    assert.match(stderr, /task 2 started: TASK \[Log in with \[masked\]\]/);
+    assert.match(stderr, /PLAY RECAP · 6 started, 3 ok, 2 changed, 0 failed, 1 skipped/);
+    assert.ok(stderr.includes(join(logs, "a20261122")) || stderr.includes("/a20261122/"), "the log's path");
+    for (const value of [secret, password]) {
+      assert.equal(stderr.includes(value), false, `${value} reached stderr`);
+      assert.equal(stdout.includes(value), false, `${value} reached stdout`);
+    }
+    assert.ok(latestLog().includes(`the account is ${secret}`), "the full log keeps the results");
+  });
+
+  it("is stopped, playbook and all, when the command provider SIGKILLs the shell it started (sh -c PROVISION_COMMAND)", async () => {
+    const sleepFor = "57.5";
+    // As @pulumi/command runs it: /bin/sh -c <command>, from the project directory; a cancel kills that pid.
+    const shell = spawn("/bin/sh", ["-c", PROVISION_COMMAND], { cwd: ROOT, env: { ...inheritedEnv(), ...localEnv({ OPENEDX_IM_KILL_GRACE: "1" }) } });
+    shell.stdin?.end(request({ probe: {}, probe_sleep: sleepFor }));
+    const started = Date.now();
+    while (processesRunning(`sleep ${sleepFor}`) === 0) {
+      assert.ok(Date.now() - started < 60_000, "the slow task never started");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    shell.kill("SIGKILL");
+    const killed = Date.now();
+    while (processesRunning(`sleep ${sleepFor}`) > 0 && Date.now() - killed < 15_000) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(processesRunning(`sleep ${sleepFor}`), 0, "the playbook survived the kill of the shell");
+    assert.ok((Date.now() - killed) / 1000 < 10);
+    assert.equal(pids(WRAPPER).some((pid) => environOf(pid).includes(tmp)), false, "the wrapper survived the kill of the shell");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(leftovers(), [], "the private directory is gone");
   });
 
   it("after a SIGKILL of the wrapper, stops the playbook and the ssh-agent within seconds and leaves no secret on disk", async () => {

@@ -13,6 +13,7 @@
  * Exit status: 0 healthy; 1 not healthy in time; 64 bad settings.
  */
 import { request } from "node:http";
+import { formatElapsed } from "./progress";
 
 export interface HealthSettings {
   address: string;
@@ -76,22 +77,35 @@ export function probe(settings: HealthSettings): Promise<number | string> {
   });
 }
 
+/**
+ * Tries until the answer is 200 or the timeout passes. Each try that fails
+ * prints a line (attempt, elapsed time, the answer), so the console of
+ * `pulumi up` shows the wait moving and why it has not ended.
+ */
 export async function waitHealthy(settings: HealthSettings, say: (line: string) => void): Promise<boolean> {
-  const deadline = Date.now() + settings.timeoutSeconds * 1000;
+  const startedAt = Date.now();
+  const deadline = startedAt + settings.timeoutSeconds * 1000;
   const target = `http://${settings.address}:${settings.port}${settings.path} (Host: ${settings.host})`;
-  say(`health-check: waiting up to ${settings.timeoutSeconds} s for 200 from ${target}`);
+  const elapsed = () => formatElapsed(Date.now() - startedAt);
+  say(`health-check [${elapsed()}]: waiting up to ${settings.timeoutSeconds} s for 200 from ${target}`);
   let last: number | string = "not tried";
   for (let attempt = 1; ; attempt++) {
     last = await probe(settings);
     if (last === 200) {
-      say(`health-check: healthy after ${attempt} tr${attempt === 1 ? "y" : "ies"}`);
+      say(`health-check [${elapsed()}]: healthy after ${attempt} tr${attempt === 1 ? "y" : "ies"}`);
       return true;
     }
     if (Date.now() + settings.intervalSeconds * 1000 >= deadline) break;
+    say(`health-check [${elapsed()}]: attempt ${attempt}: ${describe(last)}; next try in ${settings.intervalSeconds} s (gives up after ${settings.timeoutSeconds} s)`);
     await new Promise((r) => setTimeout(r, settings.intervalSeconds * 1000));
   }
-  say(`health-check: FAILED: ${target} did not answer 200 within ${settings.timeoutSeconds} s (last: ${last})`);
+  say(`health-check [${elapsed()}]: FAILED: ${target} did not answer 200 within ${settings.timeoutSeconds} s (last: ${describe(last)})`);
   return false;
+}
+
+function describe(answer: number | string): string {
+  // An error message is the client's own (no value of the run); bounded and on one line all the same.
+  return typeof answer === "number" ? `HTTP ${answer}` : answer.replace(/[\u0000-\u001f\u007f]/g, " ").slice(0, 200);
 }
 
 if (require.main === module) {

@@ -51,6 +51,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, isAbsolute, join, normalize, resolve } from "node:path";
 import { childEnvironment, pipEnvironment } from "./environment";
 import { guardLine, type GuardMessage } from "./guard";
+import { AnsibleProgress, formatCounts, formatElapsed, printable } from "./progress";
 import { type HostPublicKey, knownHostsLine, parseHostPublicKey } from "./host-key";
 import { markUntrusted, variableProblems, type VariablePath } from "./variables";
 
@@ -81,6 +82,8 @@ export interface Settings {
   sshRetryIntervalSeconds: number;
   killGraceSeconds: number;
   keepWorkDir: boolean;
+  /** A "still running" line after this long without one, so a long task never looks like a hang. */
+  progressIntervalSeconds: number;
 }
 
 export class UsageError extends Error {}
@@ -168,6 +171,7 @@ export function readSettings(env: Env): Settings {
     sshRetryIntervalSeconds: seconds("OPENEDX_IM_SSH_RETRY_INTERVAL", 5),
     killGraceSeconds: seconds("OPENEDX_IM_KILL_GRACE", 10),
     keepWorkDir: text("OPENEDX_IM_KEEP_WORK_DIR") === "1",
+    progressIntervalSeconds: seconds("OPENEDX_IM_PROGRESS_INTERVAL", 60),
   };
   if (problems.length > 0) throw new UsageError(problems.join("\n"));
   return settings;
@@ -217,20 +221,29 @@ export function parseRequest(text: string): Request {
   };
 }
 
-/** Every string (and number) in the variables long enough to be worth hiding, longest first. */
+/** A key that names a secret: its value is masked however short it is (down to 4 characters). */
+const SECRET_KEY = /pass|secret|token|key|credential|private|auth/i;
+
+/**
+ * Every string (and number) in the variables long enough to be worth hiding,
+ * longest first: 8 characters or more anywhere, 4 or more under a key that
+ * names a secret (`..._PASSWORD`, `..._SECRET_KEY`, `..._TOKEN`).
+ */
 export function secretsToMask(request: Request): string[] {
   const found = new Set<string>();
-  const walk = (value: unknown) => {
+  const walk = (value: unknown, secretKey: boolean) => {
+    const minimum = secretKey ? 4 : 8;
     if (typeof value === "string") {
-      if (value.length >= 8) found.add(value);
+      if (value.length >= minimum) found.add(value);
       // A multi-line value (a key, a certificate) may be printed one line at a time.
-      for (const line of value.split("\n")) if (line.trim().length >= 8) found.add(line.trim());
-    } else if (typeof value === "number" && String(value).length >= 8) found.add(String(value));
-    else if (Array.isArray(value)) value.forEach(walk);
-    else if (typeof value === "object" && value !== null) Object.values(value).forEach(walk);
+      for (const line of value.split("\n")) if (line.trim().length >= minimum) found.add(line.trim());
+    } else if (typeof value === "number" && String(value).length >= minimum) found.add(String(value));
+    else if (Array.isArray(value)) value.forEach((item) => walk(item, secretKey));
+    else if (typeof value === "object" && value !== null)
+      for (const [key, item] of Object.entries(value)) walk(item, secretKey || SECRET_KEY.test(key));
   };
-  walk(request.variables);
-  walk(request.sshPrivateKey);
+  walk(request.variables, false);
+  walk(request.sshPrivateKey, true);
   return [...found].sort((a, b) => b.length - a.length);
 }
 
@@ -409,9 +422,22 @@ function sleep(ms: number): Promise<void> {
 
 /** Runs the whole provisioning; returns the exit status. `say` prints progress (already masked). */
 export async function provision(settings: Settings, request: Request, env: Env, say: (line: string) => void): Promise<number> {
-  const deadline = Date.now() + settings.totalTimeoutSeconds * 1000;
+  const startedAt = Date.now();
+  const deadline = startedAt + settings.totalTimeoutSeconds * 1000;
   const secrets = secretsToMask(request);
-  const tell = (line: string) => say(mask(line, secrets));
+  // Every line: the elapsed time, masked, free of control characters, bounded in length.
+  let lastSaid = startedAt;
+  // What the run is doing, for the "still ..." line.
+  let phase: () => string = () => "starting";
+  const tell = (line: string) => {
+    lastSaid = Date.now();
+    say(printable(`provision [${formatElapsed(lastSaid - startedAt)}]: ${line}`, (text) => mask(text, secrets)));
+  };
+  // A long step (a pip install, a slow task) prints nothing for a while: say that it still runs.
+  const heartbeat = setInterval(() => {
+    if (Date.now() - lastSaid >= settings.progressIntervalSeconds * 1000) tell(`still ${phase()}`);
+  }, Math.min(settings.progressIntervalSeconds * 1000, 5000));
+  heartbeat.unref();
 
   const appLogDir = join(settings.logDir, settings.appServerId);
   mkdirSync(appLogDir, { recursive: true, mode: 0o700 });
@@ -425,7 +451,8 @@ export async function provision(settings: Settings, request: Request, env: Env, 
   } catch {
     // The pointer is a convenience only.
   }
-  tell(`provision: appserver ${settings.appServerId} on ${settings.host}; full log: ${logPath}`);
+  const shownLog = logPath.startsWith(`${homedir()}/`) ? `~${logPath.slice(homedir().length)}` : logPath;
+  tell(`appserver ${settings.appServerId} on ${settings.host}; full log: ${logPath}`);
 
   // The guard first: from here on, even a SIGKILL of the wrapper leaves no child and no private directory.
   const guard = Guard.start(settings.killGraceSeconds, log);
@@ -489,7 +516,8 @@ export async function provision(settings: Settings, request: Request, env: Env, 
     }
 
     if (settings.connection === "ssh") {
-      tell(`provision: waiting for SSH on ${settings.host}:${settings.sshPort} (up to ${settings.sshWaitSeconds} s)`);
+      phase = () => `waiting for SSH on ${settings.host}:${settings.sshPort}`;
+      tell(`waiting for SSH on ${settings.host}:${settings.sshPort} (up to ${settings.sshWaitSeconds} s)`);
       const until = Math.min(deadline, Date.now() + settings.sshWaitSeconds * 1000);
       const args = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...hostKeyOptions, "-p", String(settings.sshPort), "-l", settings.sshUser, "--", settings.host, "true"];
       for (;;) {
@@ -507,12 +535,13 @@ export async function provision(settings: Settings, request: Request, env: Env, 
     let checkout: string;
     if (settings.configurationDir !== undefined) {
       checkout = settings.configurationDir;
-      tell(`provision: using the configuration checkout in ${checkout}`);
+      tell(`using the configuration checkout in ${checkout}`);
     } else {
       workDir = mkdtempSync(join(tmpdir(), "openedx-im-configuration-"));
       if (!settings.keepWorkDir) guard.tell({ kind: "path", path: workDir });
       checkout = join(workDir, "configuration");
-      tell(`provision: checking out the configuration repository at ${settings.configurationRef}`);
+      phase = () => "checking out the configuration repository";
+      tell(`checking out the configuration repository at ${settings.configurationRef}`);
       // Only transports that cannot run a local command (no ext::).
       const gitEnv: Env = { ...baseEnv, GIT_ALLOW_PROTOCOL: "file:git:http:https:ssh" };
       const git = (args: string[]) => runner.run("git", args, { env: gitEnv, deadline, lineTimeoutSeconds: settings.lineTimeoutSeconds });
@@ -531,7 +560,8 @@ export async function provision(settings: Settings, request: Request, env: Env, 
       throw new StepFailed(`the playbook ${settings.playbook} is neither in playbooks/ nor at the top of the configuration checkout (OPENEDX_IM_PLAYBOOK)`, 1);
 
     let ansiblePlaybook = settings.ansiblePlaybook;
-    if (!settings.skipRequirements) ansiblePlaybook = await installRequirements(settings, checkout, runner, baseEnv, env, deadline, tell);
+    if (!settings.skipRequirements)
+      ansiblePlaybook = await installRequirements(settings, checkout, runner, baseEnv, env, deadline, tell, (text) => (phase = () => text));
 
     // A named pipe, not a file: the variables (secrets among them) never touch a disk. Ansible reads it once.
     if ((await runner.run("mkfifo", ["-m", "600", "--", varsPipe], { env: baseEnv, deadline })) !== 0)
@@ -558,9 +588,13 @@ export async function provision(settings: Settings, request: Request, env: Env, 
       ...(settings.connection === "local" ? { ANSIBLE_REMOTE_TEMP: ansibleTemp } : {}),
       PYTHONUNBUFFERED: "1",
     };
-    tell(`provision: running ${settings.playbook} (line timeout ${settings.lineTimeoutSeconds} s, total ${settings.totalTimeoutSeconds} s)`);
-    let lastTask = "";
-    let inRecap = false;
+    tell(`running ${settings.playbook} (line timeout ${settings.lineTimeoutSeconds} s, total ${settings.totalTimeoutSeconds} s)`);
+    phase = () => `running ${settings.playbook}`;
+    let finishing = false;
+    const progress = new AnsibleProgress();
+    let lastPlay = "";
+    const taskLine = () =>
+      `task ${progress.counts.started} started: ${progress.currentTask} · ${formatCounts(progress.counts)} · log ${shownLog}`;
     const status = await runner.run(ansiblePlaybook, args, {
       // The configuration repository's ansible.cfg (roles path, ssh settings) sits beside its playbooks.
       cwd: dirname(playbookPath),
@@ -574,27 +608,41 @@ export async function provision(settings: Settings, request: Request, env: Env, 
         feeding.end(JSON.stringify(markUntrusted(request.variables, request.trustedPaths)));
       },
       onLine: (line) => {
-        if (line.startsWith("TASK [") || line.startsWith("PLAY [")) {
-          lastTask = line.replace(/\s*\*+\s*$/, "");
-          inRecap = false;
-        }
-        if (line.startsWith("PLAY RECAP")) inRecap = true;
-        // Task headers and the recap carry no values; the results (which may) stay in the log.
-        if (inRecap ? line.trim() !== "" : line.startsWith("PLAY [")) tell(line.replace(/\s*\*+\s*$/, ""));
+        const event = progress.read(line, Date.now());
+        // Task and play headers (masked) and the recap carry no value; results stay in the log, counted only.
+        if (event === "task") {
+          phase = () =>
+            `at task ${progress.counts.started} (for ${formatElapsed(Date.now() - progress.currentTaskStartedAt)}): ${progress.currentTask} · ${formatCounts(progress.counts)} · log ${shownLog}`;
+          tell(taskLine());
+        } else if (event === "play") {
+          lastPlay = line.replace(/\s*\*+\s*$/, "");
+          tell(lastPlay);
+        } else if (event === "recap") {
+          finishing = true;
+          phase = () => "finishing the playbook";
+          tell(`PLAY RECAP · ${formatCounts(progress.counts)}`);
+        } else if (finishing && line.trim() !== "") tell(line);
       },
     });
-    if (status !== 0) throw new StepFailed(`ansible-playbook failed (exit ${status}) at ${lastTask || "its start"}; see the log`, status);
-    tell(`provision: appserver ${settings.appServerId} provisioned; log: ${logPath}`);
+    progress.finishTask();
+    const lastTask = progress.currentTask || lastPlay;
+    if (status !== 0)
+      throw new StepFailed(
+        `ansible-playbook failed (exit ${status}) at ${lastTask || "its start"} (${formatCounts(progress.counts)}); see the log`,
+        status,
+      );
+    tell(`appserver ${settings.appServerId} provisioned; log: ${logPath}`);
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    tell(`provision: FAILED: ${message}`);
-    tell(`provision: full log: ${logPath}`);
+    tell(`FAILED: ${message}`);
+    tell(`full log: ${logPath}`);
     log.write(`\n[openedx-im] FAILED: ${message}\n`);
     if (error instanceof TimeoutError) return EXIT_TIMEOUT;
     if (error instanceof StepFailed) return error.exitCode === 0 ? 1 : error.exitCode;
     return 1;
   } finally {
+    clearInterval(heartbeat);
     cleanUp();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -653,6 +701,7 @@ async function installRequirements(
   operatorEnv: Env,
   deadline: number,
   tell: (line: string) => void,
+  setPhase: (text: string) => void,
 ): Promise<string> {
   const requirements = join(checkout, "requirements.txt");
   if (!existsSync(requirements))
@@ -661,10 +710,11 @@ async function installRequirements(
   const venv = join(settings.venvCacheDir, digest);
   const ansible = join(venv, "bin", "ansible-playbook");
   if (existsSync(join(venv, ".complete")) && existsSync(ansible)) {
-    tell(`provision: using the virtualenv ${venv}`);
+    tell(`using the virtualenv ${venv}`);
     return ansible;
   }
-  tell(`provision: installing the configuration requirements into ${venv}`);
+  tell(`installing the configuration requirements into ${venv}`);
+  setPhase("installing the configuration requirements");
   mkdirSync(settings.venvCacheDir, { recursive: true, mode: 0o700 });
   const building = mkdtempSync(join(settings.venvCacheDir, `${digest}.building-`));
   const step = { env, deadline, lineTimeoutSeconds: settings.lineTimeoutSeconds };
