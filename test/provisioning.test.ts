@@ -7,8 +7,10 @@ import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { hostKeyUserData } from "../components/host-key";
 import { renderStack } from "../stacks/plan/stack";
 import * as pulumi from "@pulumi/pulumi";
@@ -134,11 +136,16 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
     });
   });
 
-  it("keeps the command's output out of state and logs", () => {
+  it("streams the wrapper's masked progress (stderr only) to the console, keeps both outputs secret in state, and execs the wrapper", () => {
     const registration = commandOf("dev-a1b2c3d4-provision0");
     assert.deepEqual([...registration.additionalSecretOutputs].sort(), ["stderr", "stdout"]);
-    assert.equal(registration.inputs.logging, "none");
+    assert.equal(registration.inputs.logging, "stderr");
     assert.equal(registration.inputs.addPreviousOutputInEnv, false);
+    // The provider runs `/bin/sh -c <command>` and kills that process on cancel: it must be the wrapper itself.
+    assert.match(String(registration.inputs.create), /^exec node /);
+    const health = commandOf("dev-a1b2c3d4-health0");
+    assert.equal(health.inputs.logging, "stderr");
+    assert.match(String(health.inputs.create), /^exec node /);
   });
 
   it("makes the command itself wait for what the component was told to depend on", async () => {
@@ -218,6 +225,21 @@ describe("heartbeat wait script (real HTTP)", function () {
     assert.equal(result.status, 0, result.stderr);
     assert.equal(seen.length, 3);
     assert.deepEqual(seen[0], { host: "lms.example.org", path: "/heartbeat" });
+    // The console shows the wait moving: each failed attempt, the elapsed time, the answer.
+    assert.match(result.stderr, /^health-check \[0:00\]: attempt 1: HTTP 503; next try in 0\.2 s \(gives up after 20 s\)$/m);
+    assert.match(result.stderr, /^health-check \[0:00\]: attempt 2: HTTP 502; /m);
+    assert.match(result.stderr, /^health-check \[0:00\]: healthy after 3 tries$/m);
+  });
+
+  it("says what a failed attempt met when nothing answers", async () => {
+    const result = await run({
+      OPENEDX_IM_HEALTH_HOST: "lms.example.org",
+      OPENEDX_IM_HEALTH_PORT: "1",
+      OPENEDX_IM_HEALTH_INTERVAL: "0.2",
+      OPENEDX_IM_HEALTH_TIMEOUT: "1",
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /attempt 1: connect ECONNREFUSED 127\.0\.0\.1:1; next try/);
   });
 
   it("fails, bounded, when the answer never becomes 200", async () => {
@@ -225,7 +247,7 @@ describe("heartbeat wait script (real HTTP)", function () {
     const result = await run({ OPENEDX_IM_HEALTH_HOST: "other.example.org", OPENEDX_IM_HEALTH_INTERVAL: "0.2", OPENEDX_IM_HEALTH_TIMEOUT: "2" });
     assert.equal(result.status, 1);
     assert.ok(Date.now() - started < 20_000);
-    assert.match(result.stderr, /did not answer 200 within 2 s \(last: 404\)/);
+    assert.match(result.stderr, /did not answer 200 within 2 s \(last: HTTP 404\)/);
   });
 
   it("names a missing setting", async () => {
@@ -267,4 +289,48 @@ describe("the appserver VM's host key (offline plan of the example stacks)", fun
         assert.equal((again?.inputs.environment as Record<string, string>).OPENEDX_IM_HOST_PUBLIC_KEY, pin, "the key does not churn between plans");
       }
     });
+});
+
+describe("host key user data on existing VMs (offline plans of stacks written here)", function () {
+  this.timeout(120_000);
+  let root: string;
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), "openedx-im-host-key-"));
+    writeFileSync(join(root, "Pulumi.yaml"), readFileSync(resolve(ROOT, "Pulumi.yaml")));
+    const instance = (lifecycle: string, extra: Record<string, unknown>) => ({
+      name: `Host key ${lifecycle}`,
+      subDomain: `hk-${lifecycle}`,
+      baseDomain: "example.org",
+      lifecycle,
+      databases: "ephemeral",
+      ...extra,
+    });
+    writeFileSync(join(root, "Pulumi.hk-prod.yaml"), stringifyYaml({ config: { "openedx-im:instance": instance("production", {
+      appServers: [{ id: "a20261201", release: "quince" }],
+      activeAppServer: "a20261201",
+    }) } }));
+    writeFileSync(join(root, "Pulumi.hk-sandbox.yaml"), stringifyYaml({ config: { "openedx-im:instance": instance("sandbox", { release: "redwood" }) } }));
+  });
+
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  const vmsOf = async (stack: string) =>
+    (await renderStack(stack, root)).resources.filter((r) => r.type === "openstack:compute/instance:Instance");
+
+  it("production: a VM ignores changes of its user data, so one built before keys were pinned is not rebuilt for it; a new one still gets its key", async () => {
+    const vms = await vmsOf("hk-prod");
+    assert.ok(vms.length > 0);
+    for (const vm of vms) {
+      assert.deepEqual(vm.ignoreChanges, ["userData"], vm.name);
+      // ignoreChanges does not apply to a create (nor, in the engine, to a replacement): the key still goes in.
+      assert.equal(vm.inputs.userData, "[secret]");
+    }
+  });
+
+  it("sandbox: a change of user data replaces the VM as usual (disposable)", async () => {
+    const vms = await vmsOf("hk-sandbox");
+    assert.ok(vms.length > 0);
+    for (const vm of vms) assert.equal(vm.ignoreChanges, undefined, vm.name);
+  });
 });

@@ -27,7 +27,7 @@ type Outcome = "ok" | "changed" | "failed" | "skipped" | "ignored";
 /** Follows Ansible's output line by line: which task runs, and how the finished ones ended. */
 export class AnsibleProgress {
   readonly counts: TaskCounts = { started: 0, ok: 0, changed: 0, failed: 0, skipped: 0 };
-  /** The header of the task running now (`TASK [role : name]`), unmasked: mask before printing. */
+  /** The header of the task running now, or of the last one (`TASK [role : name]`), unmasked: mask before printing. */
   currentTask = "";
   currentTaskStartedAt = 0;
   private outcome: Outcome | undefined;
@@ -53,7 +53,6 @@ export class AnsibleProgress {
     }
     if (line.startsWith("PLAY RECAP")) {
       this.finishTask();
-      this.currentTask = "";
       this.inRecap = true;
       return "recap";
     }

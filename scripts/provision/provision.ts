@@ -290,7 +290,9 @@ class Guard {
       // Its own session: a signal to the wrapper's process group leaves it to do its work.
       detached: true,
       stdio: ["pipe", "ignore", "ignore"],
-      env: childEnvironment(process.env, { operatorSshAgent: false }),
+      // No tsx cache on disk: the guard outlives the wrapper, and a cache it wrote after removing the
+      // run's directories would re-create them (or litter a TMPDIR that was removed meanwhile).
+      env: { ...childEnvironment(process.env, { operatorSshAgent: false }), TSX_DISABLE_CACHE: "1" },
     });
     guard.on("error", (error) => log.write(`[openedx-im] the guard could not start: ${error.message}\n`));
     guard.stdin?.on("error", () => undefined);
