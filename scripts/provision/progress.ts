@@ -101,7 +101,6 @@ export function formatCounts(counts: TaskCounts): string {
  * cut never exposes the start of a value the mask would have caught.
  */
 export function printable(line: string, mask: (text: string) => string, max = MAX_PROGRESS_LINE): string {
-  // eslint-disable-next-line no-control-regex
   const clean = mask(line).replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

@@ -21,8 +21,10 @@
  * -e @<fifo> <playbook>`, the variables written into a named pipe (never onto a
  * disk), with a line timeout and a total timeout. Children get an allowlisted
  * environment, never the deploy credentials. The full output of every step goes
- * to a log file per appserver; the wrapper's own stdout/stderr carry only
- * progress, with every variable value of 8 characters or more masked.
+ * to a log file per appserver; the wrapper's own stderr carries only progress
+ * (each task as it starts, counts, elapsed time, the log's path; see
+ * progress.ts), with every variable value masked (8 characters or more, 4 under
+ * a key that names a secret), which the command provider streams to the console.
  *
  * Exit status: 0 success; the playbook's own status when it fails; 64 bad input;
  * 69 SSH never answered; 124 a timeout; 1 any other failure.
