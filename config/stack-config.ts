@@ -21,6 +21,7 @@ import {
   type RabbitmqConfig,
 } from "./schema";
 import { type DomainOptions, deriveDomains } from "../components/domains";
+import { chooseMysqlServer } from "../components/names";
 
 export const NAMESPACE = "openedx-im";
 export const INSTANCE_KEY = `${NAMESPACE}:instance`;
@@ -80,7 +81,7 @@ export type StackConfigResult = { ok: true; config: StackConfig } | { ok: false;
 
 export interface ValidateOptions {
   matrix?: VersionMatrix;
-  /** The stack name (the instance id): checked as such when given. */
+  /** The stack name (the instance id): checked as such when given, and lets a message name the MySQL server the hash would pick. */
   stack?: string;
   /**
    * The configuration repositories and playbooks a generated sandbox (one with
@@ -153,6 +154,8 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     problems.push(
       `${INSTANCE_KEY}.mysqlServer: "${instance.mysqlServer}" is not in ${NAMESPACE}:mysqlServers (names: ${mysqlServers.map((server) => server.name).join(", ") || "none"})`,
     );
+  if (instance.lifecycle === "production" && databases === "persistent" && instance.mysqlServer === undefined && mysqlServers.length > 0)
+    problems.push(unpinnedServerProblem(mysqlServers, options.stack));
   try {
     const services = resolvedServices(instance);
     deriveDomains({
@@ -204,6 +207,20 @@ function formatIssues(key: string, issues: readonly z.core.$ZodIssue[]): string[
     if (issue.code === "invalid_key") return [`${at}: ${issue.issues[0]?.message ?? issue.message}`];
     return [`${at}: ${issue.message}`];
   });
+}
+
+/**
+ * A production instance's data must stay where it is when the fleet's server list
+ * changes: the hashed choice would move it (a new, empty database on another
+ * server). The fix names the server the hash picks today, so pinning moves nothing.
+ */
+function unpinnedServerProblem(servers: MysqlServerConfig[], stack: string | undefined): string {
+  const names = servers.map((server) => server.name);
+  const fix =
+    stack !== undefined
+      ? `add mysqlServer: ${chooseMysqlServer(stack, names)} (the server its data is on today)`
+      : `add mysqlServer: <the server its data is on> (one of ${names.join(", ")}; npm run plan -- <stack> names today's)`;
+  return `${INSTANCE_KEY}.mysqlServer: required for a production instance with persistent databases, so that adding a server to ${NAMESPACE}:mysqlServers never moves its data; ${fix}`;
 }
 
 /** Credentials must be set with `pulumi config set --secret`: every value is a `secure:` leaf. */
