@@ -1,15 +1,18 @@
 import { strict as assert } from "node:assert";
 import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
+import { chooseMysqlServer } from "../components/names";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { MAIN_CONFIG_SECTION_NAMES } from "../config/instance-id";
 import { ConfigProblems } from "../config/problems";
-import { readStackFile } from "../config/stack-file";
+import { listStacks, readStackFile } from "../config/stack-file";
 import { stackFileJsonSchema } from "../config/write-json-schema";
+import { FIXTURE_STACKS } from "./support/stacks";
 
-// The project's fleet-wide keys (Pulumi.yaml), without the dev stack's instance.
-const { [INSTANCE_KEY]: _devInstance, ...fleet } = readStackFile("dev").values;
+// The test fleet's keys (its Pulumi.yaml), without the dev stack's instance.
+const { [INSTANCE_KEY]: _devInstance, ...fleet } = readStackFile("dev", FIXTURE_STACKS).values;
+const REPOSITORY = path.resolve(__dirname, "..");
 
 function sandbox(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -29,6 +32,7 @@ function production(overrides: Record<string, unknown> = {}): Record<string, unk
     lifecycle: "production",
     appServers: [{ id: "a1", release: "quince" }],
     activeAppServer: "a1",
+    mysqlServer: "mysql-a",
     ...overrides,
   };
 }
@@ -44,10 +48,18 @@ function assertProblem(problems: string[], path: string, fragment: string | RegE
 }
 
 describe("stack configuration", () => {
-  it("accepts the example stacks as they are", () => {
-    for (const stack of ["dev", "prod"]) {
-      const result = validateStackConfig(readStackFile(stack).values);
+  it("accepts the test stacks as they are", () => {
+    for (const stack of listStacks(FIXTURE_STACKS)) {
+      const result = validateStackConfig(readStackFile(stack, FIXTURE_STACKS).values, { stack });
       assert.ok(result.ok, result.ok ? "" : result.problems.join("\n"));
+    }
+  });
+
+  // Whichever stacks this repository (or an operator's fork) holds: none, the examples, a fleet.
+  it("accepts every stack file of this repository, whichever exist", () => {
+    for (const stack of listStacks(REPOSITORY)) {
+      const result = validateStackConfig(readStackFile(stack, REPOSITORY).values, { stack });
+      assert.ok(result.ok, `Pulumi.${stack}.yaml:\n${result.ok ? "" : result.problems.join("\n")}`);
     }
   });
 
@@ -261,6 +273,39 @@ describe("stack configuration", () => {
     assert.equal(result.config.instance.mysqlServer, "mysql-b");
   });
 
+  describe("where a production instance's data lives", () => {
+    const unpinned = () => {
+      const { mysqlServer: _pin, ...instance } = production();
+      return instance;
+    };
+    it("refuses a production stack with persistent databases and no mysqlServer, naming the key and today's server", () => {
+      const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: unpinned() }, { stack: "prod" });
+      assert.ok(!result.ok);
+      const today = chooseMysqlServer("prod", ["mysql-a", "mysql-b"]);
+      assertProblem(result.problems, `${INSTANCE_KEY}.mysqlServer`, `required for a production instance with persistent databases`);
+      assertProblem(result.problems, `${INSTANCE_KEY}.mysqlServer`, `add mysqlServer: ${today} (the server its data is on today)`);
+      // Another stack name, another hashed choice: the message follows the stack it is about.
+      const other = ["a", "b", "c", "d", "e", "f"].find((stack) => chooseMysqlServer(stack, ["mysql-a", "mysql-b"]) !== today) as string;
+      const otherResult = validateStackConfig({ ...fleet, [INSTANCE_KEY]: unpinned() }, { stack: other });
+      assert.ok(!otherResult.ok);
+      assertProblem(otherResult.problems, `${INSTANCE_KEY}.mysqlServer`, `add mysqlServer: ${chooseMysqlServer(other, ["mysql-a", "mysql-b"])} `);
+    });
+    it("without the stack's name, still says what to set", () => {
+      assertProblem(problemsOf(unpinned()), `${INSTANCE_KEY}.mysqlServer`, "add mysqlServer: <the server its data is on> (one of mysql-a, mysql-b");
+    });
+    it("needs no server for production with ephemeral databases or for a sandbox", () => {
+      assert.deepEqual(problemsOf({ ...unpinned(), databases: "ephemeral" }), []);
+      assert.deepEqual(problemsOf(sandbox()), []);
+    });
+    it("keeps a pinned instance on its server when a server is added to the fleet", () => {
+      const servers = fleet["openedx-im:mysqlServers"] as { name: string }[];
+      const more = [...servers, { name: "mysql-c", host: "mysql-c.example.org", username: "admin" }];
+      const result = validateStackConfig({ ...fleet, "openedx-im:mysqlServers": more, [INSTANCE_KEY]: production({ mysqlServer: "mysql-b" }) });
+      assert.ok(result.ok, result.ok ? "" : result.problems.join("\n"));
+      assert.equal(result.config.instance.mysqlServer, "mysql-b");
+    });
+  });
+
   it("reports adoption entries for services the instance does not run", () => {
     const problems = problemsOf(production({ adopt: { mysql: { databases: { ecommerce: "old_ecommerce" } } } }));
     assertProblem(problems, `${INSTANCE_KEY}.adopt.mysql.databases.ecommerce`, "does not run ecommerce");
@@ -317,8 +362,8 @@ describe("stack configuration", () => {
       const { renderStack } = await import("../stacks/plan/stack.js");
       const root = mkdtempSync(path.join(tmpdir(), "openedx-im-stack-name-"));
       try {
-        writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(__dirname, "..", "Pulumi.yaml")));
-        writeFileSync(path.join(root, "Pulumi.preliminary.yaml"), readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml")));
+        writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(FIXTURE_STACKS, "Pulumi.yaml")));
+        writeFileSync(path.join(root, "Pulumi.preliminary.yaml"), readFileSync(path.join(FIXTURE_STACKS, "Pulumi.dev.yaml")));
         await assert.rejects(renderStack("preliminary", root), (error: unknown) => error instanceof ConfigProblems && /stack name "preliminary"/.test(error.message));
       } finally {
         rmSync(root, { recursive: true, force: true });
