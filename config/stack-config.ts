@@ -205,6 +205,11 @@ function formatIssues(key: string, issues: readonly z.core.$ZodIssue[]): string[
     if (issue.code === "unrecognized_keys")
       return issue.keys.map((k) => `${at}.${k}: unknown key (check its spelling; see schema/stack-config.schema.json)`);
     if (issue.code === "invalid_key") return [`${at}: ${issue.issues[0]?.message ?? issue.message}`];
+    if (issue.code === "invalid_union") {
+      // A name or an object with a name: the branch of the value's own type says what is wrong inside it (a misspelt key).
+      const fitting = issue.errors.filter((branch) => !branch.some((i) => i.code === "invalid_type" && i.path.length === 0));
+      if (fitting.length === 1) return formatIssues(at, fitting[0]);
+    }
     return [`${at}: ${issue.message}`];
   });
 }
@@ -300,10 +305,10 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
   if (blacklist.includes(sub) || blacklist.includes(sub.split(".")[0]))
     problems.push(`${at("subDomain")}: "${sub}" is blacklisted (${NAMESPACE}:subdomainBlacklist); choose another`);
 
-  const checkChoice = (path: string, choice: { release?: string; deployment?: string; stage?: string }) => {
+  const checkChoice = (path: string, choice: { release?: string; deployment?: string; stage?: string }, alone = false) => {
     if (choice.release !== undefined && choice.deployment !== undefined)
       problems.push(`${at(path)}: give either release or deployment and stage, not both`);
-    if ((choice.deployment === undefined) !== (choice.stage === undefined))
+    if (!alone && (choice.deployment === undefined) !== (choice.stage === undefined))
       problems.push(`${at(path)}: deployment and stage go together (stages: CI, QA, Production)`);
     if (choice.deployment !== undefined && !Object.hasOwn(matrix.deployments, choice.deployment))
       problems.push(
@@ -317,7 +322,8 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
         );
     }
   };
-  checkChoice("", instance);
+  // A production instance names its deployment alone: its appservers pin their releases.
+  checkChoice("", instance, instance.lifecycle === "production");
 
   if (instance.pullRequestSettings !== undefined) {
     if (instance.source === undefined || instance.lifecycle !== "sandbox")
@@ -336,6 +342,10 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
     if (instance.activeAppServer !== undefined)
       problems.push(`${at("activeAppServer")}: sandboxes activate their newest healthy appserver; remove this key`);
   } else {
+    if (instance.stage !== undefined)
+      problems.push(
+        `${at("stage")}: a production instance does not follow a stage of the version matrix: each appserver pins its release (appServers[].release), so a change of ${instance.deployment ?? "the deployment"}/${instance.stage} in the matrix would change nothing here; remove stage (deployment stays: it gives each appserver's release the deployment's repositories and branches)`,
+      );
     for (const key of ["extraSettings", "edxPlatform", "configuration", "release", "flavor", "image", "appServerCount"] as const)
       if (instance[key] !== undefined)
         problems.push(
@@ -350,6 +360,15 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
         problems.push(`${at(path)}: an appserver pins its release; use release (the instance's deployment supplies repository overrides)`);
       if (entry.release === undefined)
         problems.push(`${at(path + ".release")}: required in production (an appserver's release is frozen with it)`);
+      else if (
+        instance.deployment !== undefined &&
+        Object.hasOwn(matrix.deployments, instance.deployment) &&
+        Object.hasOwn(matrix.releases, entry.release) &&
+        !matrix.releaseMap[entry.release]?.[instance.deployment]
+      )
+        problems.push(
+          `${at(path + ".release")}: the version matrix has no applications of deployment "${instance.deployment}" for release "${entry.release}", so this appserver would lose the deployment's repositories and branches; add releaseMap.${entry.release}.${instance.deployment} to config/matrix/data.ts or choose one of ${Object.keys(matrix.releaseMap).filter((r) => matrix.releaseMap[r]?.[instance.deployment as string]).join(", ")}`,
+        );
       checkChoice(`${path}.`, entry);
     });
     if (instance.activeAppServer !== undefined && !ids.has(instance.activeAppServer))

@@ -37,7 +37,10 @@ export interface StackAlerts {
   alerts: string[];
   /** At the top of the stack's details: what the preview means for production appservers. */
   notes: string[];
-  /** Extra reasons per resource URN (a frozen run's update records, it does not run). */
+  /**
+   * Extra reasons per resource URN. A resource listed here whose plan inputs look the
+   * same changes where the plan cannot see it (a secret input): it is an update.
+   */
   reasons: Record<string, string[]>;
 }
 
@@ -96,7 +99,8 @@ function dataServerAlerts(base: Plan, head: Plan, resources: readonly ChangedRes
     const before = baseByUrn.get(diff.previousUrn ?? diff.urn);
     const after = headByUrn.get(diff.urn);
     if (!before || !after) continue;
-    if ((before.provider ?? "") !== (after.provider ?? "")) {
+    const moved = (before.provider ?? "") !== (after.provider ?? "");
+    if (moved) {
       const key = `${before.provider ?? ""}→${after.provider ?? ""}`;
       const entry = moves.get(key) ?? { from: providerLabel(base, before.provider), to: providerLabel(head, after.provider), items: [] };
       entry.items.push(after);
@@ -107,12 +111,12 @@ function dataServerAlerts(base: Plan, head: Plan, resources: readonly ChangedRes
         alerts.push(
           `DANGEROUS: ${shortType(after.type)} ${code(after.name)} changes ${code(input)} (${code(JSON.stringify(before.inputs[input]) ?? "absent")} → ${code(JSON.stringify(after.inputs[input]) ?? "absent")}): it would be made anew where nothing of its data is.`,
         );
-    if (diff.change === "replace" && DATA_HOLDERS.has(after.type))
+    if (!moved && diff.change === "replace" && DATA_HOLDERS.has(after.type))
       alerts.push(`DANGEROUS: ${shortType(after.type)} ${code(after.name)} is replaced: the new one is empty (\`protect\` makes the update fail instead).`);
   }
   for (const { from, to, items } of moves.values())
     alerts.push(
-      `DANGEROUS: ${items.length} data resource(s) change server, from ${from} to ${to} (${countByType(items)}): ` +
+      `DANGEROUS: ${items.length} data resource(s) (${countByType(items)}) change server: ${from} → ${to}. ` +
         `the engine creates them anew there, empty, and deletes the originals (or stops, where they are protected). ` +
         `Nothing moves data between servers: pin the server the data is on (\`mysqlServer\` for MySQL).`,
     );
@@ -268,8 +272,9 @@ function appServerNotes(
     const differing = Object.keys({ ...variablesOf(before[id]), ...variablesOf(after[id]) }).filter(
       (key) => JSON.stringify(variablesOf(before[id])[key]) !== JSON.stringify(variablesOf(after[id])[key]),
     );
-    const runs = runsOf(head, id).filter((r) => changedUrns.has(r.urn));
-    if (differing.length === 0 && runs.length === 0) continue;
+    // The variables reach each run as its secret stdin: the plan shows "[secret]" on both sides, the engine an update.
+    const runs = runsOf(head, id).filter((r) => changedUrns.has(r.urn) || differing.length > 0);
+    if (runs.length === 0) continue;
     for (const run of runs) reasons[run.urn] = ["frozen appserver: recorded; applies to the next appserver you add"];
     notes.push(
       `Appserver ${code(id)} is frozen (production): ${differing.length} changed variable(s) (${differing.slice(0, 6).map(code).join(", ")}${differing.length > 6 ? ", …" : ""}) ` +

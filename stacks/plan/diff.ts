@@ -351,7 +351,11 @@ export function diffStack(stack: string, base: RenderOutcome | undefined, head: 
   }
   const resources = diffResources(base, head);
   const { alerts, notes, reasons } = base && head ? stackAlerts(base, head, resources) : { alerts: [], notes: [], reasons: {} };
-  for (const resource of resources) if (reasons[resource.urn]) resource.reasons.push(...reasons[resource.urn]);
+  for (const resource of resources)
+    if (reasons[resource.urn]) {
+      resource.reasons.push(...reasons[resource.urn]);
+      if (resource.change === "same") resource.change = "update";
+    }
   const counts = countChanges(resources);
   const status: StackStatus =
     base === undefined
