@@ -258,6 +258,20 @@ describe("plan diff: alerts on data and live sites", () => {
     assert.match(rest, /\| ⚠️ \| `ci` \|/);
     assert.match(rest, /<details><summary>⚠️ <code>ci<\/code>/);
   });
+
+  it("lists at most 20 alerts above the table when a fleet-wide change alerts on many stacks", () => {
+    const stacks = Array.from({ length: 25 }, (_, i) => ({ ...diffStack(`pr-${i}`, plan(data("mysql-a")), plan(data("mysql-c"))), stack: `pr-${i}` }));
+    const markdown = renderMarkdown({
+      base: { ref: "main", commit: "a".repeat(40) },
+      head: { ref: "working tree", commit: "b".repeat(40) },
+      selection: { stacks: stacks.map((d) => d.stack), all: true, sharedChanges: ["Pulumi.yaml"], stackFileChanges: [], added: [], removed: [] },
+      unaffected: [],
+      stacks,
+    });
+    const top = markdown.split("| | stack | summary |")[0];
+    assert.equal((top.match(/^- ⚠ /gm) ?? []).length, 20);
+    assert.match(top, /- … and 5 more, in the sections of the stacks marked ⚠️/);
+  });
 });
 
 describe("plan diff: stacks, selection and Markdown", () => {

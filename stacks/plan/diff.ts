@@ -536,6 +536,9 @@ export const COMMENT_MARKER = "<!-- openedx-im:plan-diff -->";
 /** GitHub refuses comments over 65,536 characters; leave room for the Pulumi previews. */
 export const DEFAULT_MARKDOWN_BUDGET = 50_000;
 
+/** Alerts listed above the table; the rest stay in their stacks' sections. */
+const MAX_TOP_ALERTS = 20;
+
 /** The head's ref when the diff compares the working tree (uncommitted changes included). */
 export const WORKING_TREE = "working tree";
 
@@ -717,8 +720,10 @@ export function renderMarkdown(report: DiffReport, budget = DEFAULT_MARKDOWN_BUD
   const unchanged = report.stacks.filter((s) => !changed.includes(s));
   const alerted = changed.filter((s) => s.alerts.length > 0);
   if (alerted.length) {
-    head.push(`#### ⚠ Look before merging`, "");
-    for (const diff of alerted) for (const alert of diff.alerts) head.push(`- ⚠ ${inlineCode(diff.stack)}: ${alert}`);
+    // A fleet-wide change (a server added) can alert on many stacks: the first ones here, every one in its section.
+    const lines = alerted.flatMap((diff) => diff.alerts.map((alert) => `- ⚠ ${inlineCode(diff.stack)}: ${alert}`));
+    head.push(`#### ⚠ Look before merging`, "", ...lines.slice(0, MAX_TOP_ALERTS));
+    if (lines.length > MAX_TOP_ALERTS) head.push(`- … and ${lines.length - MAX_TOP_ALERTS} more, in the sections of the stacks marked ⚠️`);
     head.push("");
   }
   const icon = (diff: StackDiff) => (diff.alerts.length ? "⚠️" : STATUS_ICON[diff.status]);
