@@ -21,6 +21,7 @@ import {
   type RabbitmqConfig,
 } from "./schema";
 import { type DomainOptions, deriveDomains } from "../components/domains";
+import { chooseMysqlServer } from "../components/names";
 
 export const NAMESPACE = "openedx-im";
 export const INSTANCE_KEY = `${NAMESPACE}:instance`;
@@ -80,7 +81,7 @@ export type StackConfigResult = { ok: true; config: StackConfig } | { ok: false;
 
 export interface ValidateOptions {
   matrix?: VersionMatrix;
-  /** The stack name (the instance id): checked as such when given. */
+  /** The stack name (the instance id): checked as such when given, and lets a message name the MySQL server the hash would pick. */
   stack?: string;
   /**
    * The configuration repositories and playbooks a generated sandbox (one with
@@ -153,6 +154,8 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     problems.push(
       `${INSTANCE_KEY}.mysqlServer: "${instance.mysqlServer}" is not in ${NAMESPACE}:mysqlServers (names: ${mysqlServers.map((server) => server.name).join(", ") || "none"})`,
     );
+  if (instance.lifecycle === "production" && databases === "persistent" && instance.mysqlServer === undefined && mysqlServers.length > 0)
+    problems.push(unpinnedServerProblem(mysqlServers, options.stack));
   try {
     const services = resolvedServices(instance);
     deriveDomains({
@@ -202,8 +205,27 @@ function formatIssues(key: string, issues: readonly z.core.$ZodIssue[]): string[
     if (issue.code === "unrecognized_keys")
       return issue.keys.map((k) => `${at}.${k}: unknown key (check its spelling; see schema/stack-config.schema.json)`);
     if (issue.code === "invalid_key") return [`${at}: ${issue.issues[0]?.message ?? issue.message}`];
+    if (issue.code === "invalid_union") {
+      // A name or an object with a name: the branch of the value's own type says what is wrong inside it (a misspelt key).
+      const fitting = issue.errors.filter((branch) => !branch.some((i) => i.code === "invalid_type" && i.path.length === 0));
+      if (fitting.length === 1) return formatIssues(at, fitting[0]);
+    }
     return [`${at}: ${issue.message}`];
   });
+}
+
+/**
+ * A production instance's data must stay where it is when the fleet's server list
+ * changes: the hashed choice would move it (a new, empty database on another
+ * server). The fix names the server the hash picks today, so pinning moves nothing.
+ */
+function unpinnedServerProblem(servers: MysqlServerConfig[], stack: string | undefined): string {
+  const names = servers.map((server) => server.name);
+  const fix =
+    stack !== undefined
+      ? `add mysqlServer: ${chooseMysqlServer(stack, names)} (the server its data is on today)`
+      : `add mysqlServer: <the server its data is on> (one of ${names.join(", ")}; npm run plan -- <stack> names today's)`;
+  return `${INSTANCE_KEY}.mysqlServer: required for a production instance with persistent databases, so that adding a server to ${NAMESPACE}:mysqlServers never moves its data; ${fix}`;
 }
 
 /** Credentials must be set with `pulumi config set --secret`: every value is a `secure:` leaf. */
@@ -283,10 +305,10 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
   if (blacklist.includes(sub) || blacklist.includes(sub.split(".")[0]))
     problems.push(`${at("subDomain")}: "${sub}" is blacklisted (${NAMESPACE}:subdomainBlacklist); choose another`);
 
-  const checkChoice = (path: string, choice: { release?: string; deployment?: string; stage?: string }) => {
+  const checkChoice = (path: string, choice: { release?: string; deployment?: string; stage?: string }, alone = false) => {
     if (choice.release !== undefined && choice.deployment !== undefined)
       problems.push(`${at(path)}: give either release or deployment and stage, not both`);
-    if ((choice.deployment === undefined) !== (choice.stage === undefined))
+    if (!alone && (choice.deployment === undefined) !== (choice.stage === undefined))
       problems.push(`${at(path)}: deployment and stage go together (stages: CI, QA, Production)`);
     if (choice.deployment !== undefined && !Object.hasOwn(matrix.deployments, choice.deployment))
       problems.push(
@@ -300,7 +322,8 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
         );
     }
   };
-  checkChoice("", instance);
+  // A production instance names its deployment alone: its appservers pin their releases.
+  checkChoice("", instance, instance.lifecycle === "production");
 
   if (instance.pullRequestSettings !== undefined) {
     if (instance.source === undefined || instance.lifecycle !== "sandbox")
@@ -319,6 +342,10 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
     if (instance.activeAppServer !== undefined)
       problems.push(`${at("activeAppServer")}: sandboxes activate their newest healthy appserver; remove this key`);
   } else {
+    if (instance.stage !== undefined)
+      problems.push(
+        `${at("stage")}: a production instance does not follow a stage of the version matrix: each appserver pins its release (appServers[].release), so a change of ${instance.deployment ?? "the deployment"}/${instance.stage} in the matrix would change nothing here; remove stage (deployment stays: it gives each appserver's release the deployment's repositories and branches)`,
+      );
     for (const key of ["extraSettings", "edxPlatform", "configuration", "release", "flavor", "image", "appServerCount"] as const)
       if (instance[key] !== undefined)
         problems.push(
@@ -333,6 +360,15 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
         problems.push(`${at(path)}: an appserver pins its release; use release (the instance's deployment supplies repository overrides)`);
       if (entry.release === undefined)
         problems.push(`${at(path + ".release")}: required in production (an appserver's release is frozen with it)`);
+      else if (
+        instance.deployment !== undefined &&
+        Object.hasOwn(matrix.deployments, instance.deployment) &&
+        Object.hasOwn(matrix.releases, entry.release) &&
+        !matrix.releaseMap[entry.release]?.[instance.deployment]
+      )
+        problems.push(
+          `${at(path + ".release")}: the version matrix has no applications of deployment "${instance.deployment}" for release "${entry.release}", so this appserver would lose the deployment's repositories and branches; add releaseMap.${entry.release}.${instance.deployment} to config/matrix/data.ts or choose one of ${Object.keys(matrix.releaseMap).filter((r) => matrix.releaseMap[r]?.[instance.deployment as string]).join(", ")}`,
+        );
       checkChoice(`${path}.`, entry);
     });
     if (instance.activeAppServer !== undefined && !ids.has(instance.activeAppServer))

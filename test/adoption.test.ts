@@ -42,6 +42,7 @@ const production = {
   baseDomain: "example.org",
   lifecycle: "production",
   databases: "persistent",
+  mysqlServer: "mysql-a",
   services: { xqueue: true, notes: false, ecommerce: false, discovery: false },
   appServers: [{ id: "a1", release: "redwood" }],
 };
@@ -285,14 +286,15 @@ describe("adoption", () => {
   });
 });
 
-describe("Pulumi.legacy.yaml (offline plan)", function () {
+describe("an adopting production stack, like Pulumi.legacy.yaml (offline plan)", function () {
   this.timeout(120_000);
   type Plan = Awaited<ReturnType<typeof import("../stacks/plan/stack")["renderStack"]>>;
   let plan: Plan;
 
   before(async () => {
     const { renderStack } = await import("../stacks/plan/stack.js");
-    plan = await renderStack("legacy");
+    const { FIXTURE_STACKS } = await import("./support/stacks.js");
+    plan = await renderStack("legacy", FIXTURE_STACKS);
   });
 
   it("imports the existing data resources instead of creating them, and imports nothing else", () => {
@@ -342,9 +344,9 @@ describe("adopting the domain records at the cut-over (offline plan)", function 
   /** Pulumi.legacy.yaml with `adopt.dns` set to `mode` (or removed), rendered from a scratch root. */
   async function renderWithDns(mode: "keep" | "import" | undefined): Promise<Plan> {
     const { renderStack } = await import("../stacks/plan/stack.js");
-    const text = readFileSync(join(__dirname, "..", "Pulumi.legacy.yaml"), "utf8");
+    const text = readFileSync(join(__dirname, "fixtures", "stacks", "Pulumi.legacy.yaml"), "utf8");
     const edited = mode === undefined ? text.replace(/^ {6}dns: keep\n/m, "") : text.replace(/^( {6}dns: )keep$/m, `$1${mode}`);
-    assert.notEqual(edited === text, mode !== "keep", "the example stack's adopt.dns line moved");
+    assert.notEqual(edited === text, mode !== "keep", "the fixture stack's adopt.dns line moved");
     writeFileSync(join(root, "Pulumi.legacy.yaml"), edited);
     return renderStack("legacy", root);
   }
@@ -352,7 +354,7 @@ describe("adopting the domain records at the cut-over (offline plan)", function 
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), "openedx-im-dns-adopt-"));
-    writeFileSync(join(root, "Pulumi.yaml"), readFileSync(join(__dirname, "..", "Pulumi.yaml")));
+    writeFileSync(join(root, "Pulumi.yaml"), readFileSync(join(__dirname, "fixtures", "stacks", "Pulumi.yaml")));
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 

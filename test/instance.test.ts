@@ -43,8 +43,16 @@ const fleet = {
   "openedx-im:rabbitmq": { managementUrl: "https://rabbit.example.net:15671", host: "rabbit.example.net", port: 5671, useTls: true },
 };
 
-function stackConfig(instance: Record<string, unknown>, extra: Record<string, unknown> = {}): StackConfig {
-  const result = configModule.validateStackConfig({ ...fleet, ...extra, "openedx-im:instance": instance });
+/**
+ * A production stack pins its MySQL server; these tests pin it where the hash puts
+ * `instanceId` (the component's choice for an unpinned instance, kept for sandboxes).
+ */
+function stackConfig(instance: Record<string, unknown>, extra: Record<string, unknown> = {}, instanceId?: string): StackConfig {
+  const pin =
+    instance.lifecycle === "production" && instance.mysqlServer === undefined && instanceId !== undefined
+      ? { mysqlServer: names.chooseMysqlServer(instanceId, fleet["openedx-im:mysqlServers"].map((s) => s.name)) }
+      : {};
+  const result = configModule.validateStackConfig({ ...fleet, ...extra, "openedx-im:instance": { ...instance, ...pin } });
   if (!result.ok) throw new Error(result.problems.join("\n"));
   return result.config;
 }
@@ -92,7 +100,7 @@ describe("OpenEdxInstance", () => {
     names = await import("../components/names.js");
 
     for (const [id, settings] of Object.entries({ prod: production, pr42: sandbox, dev: ephemeral })) {
-      const config = stackConfig(settings);
+      const config = stackConfig(settings, {}, id);
       built[id] = { config, instance: new instanceModule.OpenEdxInstance(id, { instanceId: id, config }) };
     }
     built.prod.instance.dnsRecordFor("a1", 0, "192.0.2.10", { parent: built.prod.instance });
@@ -154,7 +162,7 @@ describe("OpenEdxInstance", () => {
     });
 
     it("gives the MySQL and RabbitMQ providers the admin credentials from config, as secrets", async () => {
-      const config = { ...stackConfig({ ...production, subDomain: "creds" }), credentialKeys: ["mysql", "rabbitmqPassword", "rabbitmqUsername"] };
+      const config = { ...stackConfig({ ...production, subDomain: "creds" }, {}, "creds"), credentialKeys: ["mysql", "rabbitmqPassword", "rabbitmqUsername"] };
       const chosen = names.chooseMysqlServer("creds", ["mysql-a", "mysql-b"]);
       const credentials = pulumi.secret({ mysql: { [chosen]: "mysql-admin-secret" }, rabbitmqUsername: "rabbit-admin", rabbitmqPassword: "rabbit-secret" });
       const instance = new instanceModule.OpenEdxInstance("creds", { instanceId: "creds", config, credentials });
@@ -251,7 +259,7 @@ describe("OpenEdxInstance", () => {
     });
 
     it("lifts retention when the config says data: {retainOnDelete: false, protect: false}", async () => {
-      const config = stackConfig({ ...production, subDomain: "lifted", data: { retainOnDelete: false, protect: false } });
+      const config = stackConfig({ ...production, subDomain: "lifted", data: { retainOnDelete: false, protect: false } }, {}, "lifted");
       const instance = new instanceModule.OpenEdxInstance("lifted", { instanceId: "lifted", config });
       await unwrap(pulumi.all(instance.serviceVars));
       await settle();

@@ -1,8 +1,12 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { checkMatrix } from "../config/matrix/check";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveAll, resolveRelease } from "../config/matrix/resolve";
 import type { VersionMatrix } from "../config/matrix/types";
+import { scratchProject } from "./support/stacks";
 
 /** A deep copy to break in one place per test. */
 const copy = (): VersionMatrix => structuredClone(versionMatrix);
@@ -82,5 +86,45 @@ describe("version matrix", () => {
 
   it("throws, naming it, for a deployment the matrix does not know", () => {
     assert.throws(() => resolveRelease(versionMatrix, { deployment: "nope", stage: "CI" }), /unknown deployment "nope"/);
+  });
+});
+
+describe("npm run matrix: which stacks follow each cell", function () {
+  this.timeout(60_000);
+  let root: string;
+  const stack = (name: string, text: string) => writeFileSync(path.join(root, `Pulumi.${name}.yaml`), text);
+  const instance = (fields: string) => `config:\n  openedx-im:instance:\n${fields.trim().split("\n").map((l) => `    ${l.trim()}`).join("\n")}\n`;
+
+  before(() => {
+    root = scratchProject("openedx-im-matrix-");
+    const sandbox = (name: string, more: string) => instance(`name: ${name}\nsubDomain: ${name}\nbaseDomain: example.org\nlifecycle: sandbox\n${more}`);
+    stack("mitx-ci", sandbox("mitx-ci", "deployment: mitx\nstage: CI"));
+    stack("pr-7", sandbox("pr-7", "deployment: mitx\nstage: CI"));
+    stack("xpro-qa", sandbox("xpro-qa", "deployment: xpro\nstage: QA"));
+    stack("own", sandbox("own", "release: redwood"));
+    stack(
+      "site",
+      "config:\n  openedx-im:instance:\n    name: Site\n    subDomain: site\n    baseDomain: example.org\n    lifecycle: production\n    deployment: mitx\n" +
+        "    appServers:\n      - { id: a1, release: quince }\n      - { id: a2, release: redwood }\n",
+    );
+    stack("broken", "config:\n  openedx-im:instance: [unclosed\n");
+    stack("empty", "config: {}\n");
+    stack("nowhere", sandbox("nowhere", "deployment: mitx\nstage: Staging"));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it("lists the sandboxes of each cell and the production stacks of each deployment; bad files are warnings", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "..", "config", "matrix-cli.ts"), "--root", root], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    const lines = result.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " "));
+    const mitxCi = versionMatrix.deployments.mitx.CI;
+    assert.ok(lines.includes(`mitx CI (${mitxCi}) mitx-ci, pr-7`), result.stdout);
+    assert.ok(lines.includes(`xpro QA (${versionMatrix.deployments.xpro.QA}) xpro-qa`), result.stdout);
+    assert.ok(lines.includes("mitx site (a1: quince, a2: redwood)"), result.stdout);
+    assert.match(result.stdout, /a new release in a stage changes none of them/);
+    assert.match(result.stdout, /Stacks with a release of their own \(no cell changes them\): own \(redwood\)/);
+    assert.match(result.stderr, /warning: Pulumi\.broken\.yaml: not valid YAML/);
+    assert.match(result.stderr, /warning: Pulumi\.empty\.yaml: no openedx-im:instance/);
+    assert.match(result.stderr, /warning: Pulumi\.nowhere\.yaml: follows mitx\/Staging, which the matrix does not have/);
   });
 });

@@ -16,10 +16,12 @@ import {
   lineDiff,
   renderMarkdown,
   selectAffectedStacks,
+  stackOfFile,
   summaryLine,
 } from "../stacks/plan/diff";
 import { affectedStacks, computeDiff, parseDiffArguments, resolveCommit } from "../stacks/plan/diff-cli";
 import type { Plan, PlanResource } from "../stacks/plan/render";
+import { FIXTURE_STACKS } from "./support/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -167,6 +169,108 @@ describe("plan diff: classifying resources", () => {
         ["ansibleVars.toString", undefined, "y"],
       ],
     );
+  });
+});
+
+describe("plan diff: alerts on data and live sites", () => {
+  const DATABASE = "mysql:index/database:Database";
+  const MYSQL_PROVIDER = "pulumi:providers:mysql";
+  const provider = (server: string, endpoint = `${server}.example.org:3306`) =>
+    resource(MYSQL_PROVIDER, `provider-${server}`, { endpoint, username: "admin", password: "[secret]" });
+  const onServer = (server: string, type: string, name: string, inputs: Record<string, unknown> = {}) =>
+    resource(type, name, { name, ...inputs }, { provider: URN(MYSQL_PROVIDER, `provider-${server}`), protect: true, retainOnDelete: true });
+  const data = (server: string) => [
+    provider(server),
+    onServer(server, DATABASE, "db-edxapp"),
+    onServer(server, "mysql:index/user:User", "user-edxapp", { user: "ci_edxapp", host: "%" }),
+    onServer(server, GRANT, "grant-edxapp", { database: "ci\\_edxapp" }),
+  ];
+
+  it("a data resource whose provider changes is replaced, and the move is DANGEROUS, with both servers named", () => {
+    const diff = diffStack("ci", plan(data("mysql-a")), plan(data("mysql-c")));
+    assert.deepEqual(
+      diff.resources.filter((r) => !r.type.startsWith("pulumi:providers")).map((r) => [r.name, r.change]),
+      [["db-edxapp", "replace"], ["grant-edxapp", "replace"], ["user-edxapp", "replace"]],
+    );
+    assert.equal(diff.alerts.length, 1, diff.alerts.join("\n"));
+    assert.equal(
+      diff.alerts[0].split(". ")[0],
+      "DANGEROUS: 3 data resource(s) (Database ×1, Grant ×1, User ×1) change server: `provider-mysql-a` (`mysql-a.example.org:3306`) → `provider-mysql-c` (`mysql-c.example.org:3306`)",
+    );
+  });
+
+  it("a provider that keeps its name but points at another server is DANGEROUS for the data it manages", () => {
+    const moved = data("mysql-a");
+    moved[0] = provider("mysql-a", "mysql-a-new.example.org:3306");
+    const diff = diffStack("ci", plan(data("mysql-a")), plan(moved));
+    assert.equal(diff.alerts.length, 1, diff.alerts.join("\n"));
+    assert.match(diff.alerts[0], /^DANGEROUS: provider `provider-mysql-a` of 3 data resource\(s\) .* changes `endpoint` `"mysql-a\.example\.org:3306"` → `"mysql-a-new\.example\.org:3306"`/);
+  });
+
+  it("a MongoDB user moving to another cluster, and a database replaced in place, are DANGEROUS", () => {
+    const mongo = (cluster: string) =>
+      resource("mongodbatlas:index/databaseUser:DatabaseUser", "mongo", { username: "ci", scopes: [{ name: cluster, type: "CLUSTER" }] });
+    const db = (name: string) => resource(DATABASE, "db", { name });
+    const diff = diffStack("ci", plan([mongo("shared-1"), db("ci_edxapp")]), plan([mongo("shared-2"), db("ci_edxapp2")]));
+    assert.equal(diff.alerts.length, 2, diff.alerts.join("\n"));
+    assert.match(diff.alerts.join("\n"), /DatabaseUser `mongo` changes `scopes`/);
+    assert.match(diff.alerts.join("\n"), /Database `db` is replaced: the new one is empty/);
+  });
+
+  it("raises nothing for ordinary changes: a VM on another provider, a grant replaced, a TTL", () => {
+    const vm = (p: string) => resource(INSTANCE, "vm", { name: "x" }, { provider: p });
+    const grant = (privileges: string[]) => onServer("mysql-a", GRANT, "grant", { privileges });
+    const diff = diffStack("ci", plan([vm("urn:a"), grant(["SELECT"]), provider("mysql-a")]), plan([vm("urn:b"), grant(["SELECT", "INSERT"]), provider("mysql-a")]));
+    assert.deepEqual(diff.alerts, []);
+    assert.equal(diff.resources.find((r) => r.name === "vm")?.change, "replace", "another provider instance replaces the resource");
+  });
+
+  const lb = (domains: string[], servers: string[]) => ({
+    haproxy: {
+      config: `backend openedx-im-ci\n    mode http\n${servers.map((s) => `    server ${s} 10.0.0.1:80 check\n`).join("")}`,
+      map: domains.map((d) => `${d} ${servers.length ? "openedx-im-ci" : "openedx-im-preliminary"}\n`).join(""),
+    },
+  });
+
+  it("a live domain that leaves its appserver is an alert: to the preliminary page, or no longer routed", () => {
+    const base = plan([], { artifacts: lb(["ci.example.org", "studio.ci.example.org"], ["a-0"]), outputs: { activeAppServer: "a" } });
+    const preliminary = diffStack("ci", base, plan([], { artifacts: lb(["ci.example.org", "studio.ci.example.org"], []), outputs: { activeAppServer: null } }));
+    assert.deepEqual(preliminary.alerts, [
+      "Live site taken off its appserver: `activeAppServer` (`a`) is removed, so `ci.example.org`, `studio.ci.example.org` would be sent to the preliminary page.",
+    ]);
+    const dropped = diffStack("ci", base, plan([], { artifacts: lb(["ci.example.org"], ["b-0"]), outputs: { activeAppServer: "b" } }));
+    assert.deepEqual(dropped.alerts, ["Live site taken off its appserver: `studio.ci.example.org` would no longer be routed by the load balancer."]);
+    const moved = diffStack("ci", base, plan([], { artifacts: lb(["ci.example.org", "studio.ci.example.org"], ["b-0", "b-1"]), outputs: { activeAppServer: "b" } }));
+    assert.deepEqual(moved.alerts, [], "traffic moving to another appserver is the normal switch");
+  });
+
+  it("puts the alerts above the table, and marks the stack's row", () => {
+    const diff = diffStack("ci", plan(data("mysql-a")), plan(data("mysql-c")));
+    const markdown = renderMarkdown({
+      base: { ref: "main", commit: "a".repeat(40) },
+      head: { ref: "working tree", commit: "b".repeat(40) },
+      selection: { stacks: ["ci"], all: true, sharedChanges: ["Pulumi.yaml"], stackFileChanges: [], added: [], removed: [] },
+      unaffected: [],
+      stacks: [diff],
+    });
+    const [top, rest] = markdown.split("| | stack | summary |");
+    assert.match(top, /#### ⚠ Look before merging\n\n- ⚠ `ci`: DANGEROUS: 3 data resource/);
+    assert.match(rest, /\| ⚠️ \| `ci` \|/);
+    assert.match(rest, /<details><summary>⚠️ <code>ci<\/code>/);
+  });
+
+  it("lists at most 20 alerts above the table when a fleet-wide change alerts on many stacks", () => {
+    const stacks = Array.from({ length: 25 }, (_, i) => ({ ...diffStack(`pr-${i}`, plan(data("mysql-a")), plan(data("mysql-c"))), stack: `pr-${i}` }));
+    const markdown = renderMarkdown({
+      base: { ref: "main", commit: "a".repeat(40) },
+      head: { ref: "working tree", commit: "b".repeat(40) },
+      selection: { stacks: stacks.map((d) => d.stack), all: true, sharedChanges: ["Pulumi.yaml"], stackFileChanges: [], added: [], removed: [] },
+      unaffected: [],
+      stacks,
+    });
+    const top = markdown.split("| | stack | summary |")[0];
+    assert.equal((top.match(/^- ⚠ /gm) ?? []).length, 20);
+    assert.match(top, /- … and 5 more, in the sections of the stacks marked ⚠️/);
   });
 });
 
@@ -371,8 +475,10 @@ function commit(repo: string, message: string): string {
 
 function buildRepository(): { repo: string; commits: Record<"start" | "matrix" | "stackFile" | "component", string> } {
   const repo = mkdtempSync(path.join(tmpdir(), "openedx-im-diff-repo-"));
-  for (const entry of ["config", "stacks", "components", "Pulumi.yaml", "package.json", "tsconfig.json"])
+  for (const entry of ["config", "stacks", "components", "package.json", "tsconfig.json"])
     cpSync(path.join(ROOT, entry), path.join(repo, entry), { recursive: true });
+  // The tests' own fleet, not this repository's (an operator's fork changes it).
+  cpSync(path.join(FIXTURE_STACKS, "Pulumi.yaml"), path.join(repo, "Pulumi.yaml"));
   // The tiny program replaces the real one; the components stay for what config and the plan import (domains, names).
   for (const file of readdirSync(path.join(repo, "stacks", "plan")))
     if (/^(diff|diff-cli|render-many)\.ts$/.test(file)) rmSync(path.join(repo, "stacks", "plan", file));
@@ -586,6 +692,9 @@ describe("plan diff on a clean clone of this repository (the real program)", fun
     clone = path.join(clone, "repo");
     writeFileSync(path.join(clone, ".git", "info", "exclude"), "node_modules\n");
     symlinkSync(path.join(ROOT, "node_modules"), path.join(clone, "node_modules"), "dir");
+    // Whatever fleet and stacks this repository holds (an operator's fork has its own), the clone gets the tests' own.
+    for (const file of readdirSync(clone)) if (stackOfFile(file)) rmSync(path.join(clone, file));
+    for (const file of readdirSync(FIXTURE_STACKS)) cpSync(path.join(FIXTURE_STACKS, file), path.join(clone, file));
     for (const stage of ["CI", "QA"]) {
       const name = `mitx-${stage.toLowerCase()}`;
       writeFileSync(
@@ -593,7 +702,7 @@ describe("plan diff on a clean clone of this repository (the real program)", fun
         stackFile(`name: MITx ${stage}\nsubDomain: ${name}\nbaseDomain: sandbox.opencraft.example\nlifecycle: sandbox\ndeployment: mitx\nstage: ${stage}`),
       );
     }
-    commit(clone, "fleet: sandboxes that follow mitx CI and QA");
+    commit(clone, "fleet: the tests' stacks, and sandboxes that follow mitx CI and QA");
     const matrixFile = path.join(clone, "config", "matrix", "data.ts");
     const matrix = readFileSync(matrixFile, "utf8");
     assert.match(matrix, MITX_STAGES, "the test expects mitx to run redwood in CI; update MITX_STAGES");

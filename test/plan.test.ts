@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { mockResourceState } from "../stacks/plan/mocks";
 import { type Plan, type PlanResource, planToJson } from "../stacks/plan/render";
 import { renderStack } from "../stacks/plan/stack";
+import { FIXTURE_STACKS } from "./support/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
 const CHECK_PLAN = path.resolve(ROOT, "..", "shared", "tools", "check-plan.js");
@@ -39,8 +40,8 @@ describe("offline plan", function () {
   this.timeout(120_000);
 
   before(async () => {
-    dev = await renderStack("dev");
-    prod = await renderStack("prod");
+    dev = await renderStack("dev", FIXTURE_STACKS);
+    prod = await renderStack("prod", FIXTURE_STACKS);
   });
 
   it("keeps the contract of DESIGN.md for dev and prod (checked by the shared tool)", function () {
@@ -52,7 +53,7 @@ describe("offline plan", function () {
   });
 
   it("renders the same stack byte-identically", async () => {
-    const again = await renderStack("dev");
+    const again = await renderStack("dev", FIXTURE_STACKS);
     assert.equal(planToJson(again), planToJson(dev));
   });
 
@@ -182,7 +183,7 @@ describe("offline plan", function () {
     let root: string;
     before(() => {
       root = mkdtempSync(path.join(tmpdir(), "openedx-im-plan-"));
-      writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(ROOT, "Pulumi.yaml")));
+      writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(FIXTURE_STACKS, "Pulumi.yaml")));
       writeFileSync(
         path.join(root, "Pulumi.bad.yaml"),
         "config:\n  openedx-im:instance:\n    name: x\n    subDomain: Studio-1\n    baseDomain: example.com\n    lifecycle: staging\n    dnsTtl: 5\n",

@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { hostKeyUserData } from "../components/host-key";
 import { renderStack } from "../stacks/plan/stack";
+import { FIXTURE_STACKS } from "./support/stacks";
 import * as pulumi from "@pulumi/pulumi";
 // These modules register nothing when imported; the resources are created after the mocks are set.
 import * as healthModule from "../components/health-check";
@@ -257,7 +258,7 @@ describe("heartbeat wait script (real HTTP)", function () {
   });
 });
 
-describe("the appserver VM's host key (offline plan of the example stacks)", function () {
+describe("the appserver VM's host key (offline plan of the test stacks)", function () {
   this.timeout(120_000);
 
   it("cloud-config that installs the ED25519 host key pair", () => {
@@ -271,8 +272,8 @@ describe("the appserver VM's host key (offline plan of the example stacks)", fun
 
   for (const stack of ["dev", "prod"])
     it(`${stack}: one ED25519 key per VM, its private half only in the VM's secret user data, its public half pinned by the run; the same in every plan`, async () => {
-      const first = await renderStack(stack);
-      const second = await renderStack(stack);
+      const first = await renderStack(stack, FIXTURE_STACKS);
+      const second = await renderStack(stack, FIXTURE_STACKS);
       const vms = first.resources.filter((r) => r.type === "openstack:compute/instance:Instance");
       assert.ok(vms.length > 0);
       for (const vm of vms) {

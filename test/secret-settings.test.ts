@@ -10,14 +10,16 @@ import { SecretSetting } from "../config/secret-names";
 import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
 import { readStackFile } from "../config/stack-file";
 import type { Plan } from "../stacks/plan/render";
+import { FIXTURE_STACKS } from "./support/stacks";
 
 /**
  * An operator's extraSettings may hold a secret (an SMTP password, an API key)
  * only as a Pulumi secret: a plain one would sit in every plan, in state and in
  * logs. Issue 10, item 14.
  */
-const ROOT = path.resolve(__dirname, "..");
-const { [INSTANCE_KEY]: devInstance, ...fleet } = readStackFile("dev").values;
+// The tests' own fleet and stacks, never this repository's (an operator's fork has its own).
+const ROOT = FIXTURE_STACKS;
+const { [INSTANCE_KEY]: devInstance, ...fleet } = readStackFile("dev", ROOT).values;
 const sandbox = (extraSettings: Record<string, unknown>) => ({ ...(devInstance as Record<string, unknown>), extraSettings });
 const production = (extraSettings: Record<string, unknown>) => ({
   name: "A site",
@@ -26,6 +28,7 @@ const production = (extraSettings: Record<string, unknown>) => ({
   lifecycle: "production",
   appServers: [{ id: "a1", release: "quince", extraSettings }],
   activeAppServer: "a1",
+  mysqlServer: "mysql-a",
 });
 const problemsOf = (instance: Record<string, unknown>) => {
   const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: instance });

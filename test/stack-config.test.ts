@@ -1,15 +1,21 @@
 import { strict as assert } from "node:assert";
 import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
+import { chooseMysqlServer } from "../components/names";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { MAIN_CONFIG_SECTION_NAMES } from "../config/instance-id";
 import { ConfigProblems } from "../config/problems";
-import { readStackFile } from "../config/stack-file";
+import { listStacks, readStackFile } from "../config/stack-file";
+import { fleetSchemas, instanceSchema } from "../config/schema";
 import { stackFileJsonSchema } from "../config/write-json-schema";
+import { versionMatrix } from "../config/matrix/data";
+import type { z } from "zod";
+import { FIXTURE_STACKS } from "./support/stacks";
 
-// The project's fleet-wide keys (Pulumi.yaml), without the dev stack's instance.
-const { [INSTANCE_KEY]: _devInstance, ...fleet } = readStackFile("dev").values;
+// The test fleet's keys (its Pulumi.yaml), without the dev stack's instance.
+const { [INSTANCE_KEY]: _devInstance, ...fleet } = readStackFile("dev", FIXTURE_STACKS).values;
+const REPOSITORY = path.resolve(__dirname, "..");
 
 function sandbox(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -29,6 +35,7 @@ function production(overrides: Record<string, unknown> = {}): Record<string, unk
     lifecycle: "production",
     appServers: [{ id: "a1", release: "quince" }],
     activeAppServer: "a1",
+    mysqlServer: "mysql-a",
     ...overrides,
   };
 }
@@ -44,10 +51,18 @@ function assertProblem(problems: string[], path: string, fragment: string | RegE
 }
 
 describe("stack configuration", () => {
-  it("accepts the example stacks as they are", () => {
-    for (const stack of ["dev", "prod"]) {
-      const result = validateStackConfig(readStackFile(stack).values);
+  it("accepts the test stacks as they are", () => {
+    for (const stack of listStacks(FIXTURE_STACKS)) {
+      const result = validateStackConfig(readStackFile(stack, FIXTURE_STACKS).values, { stack });
       assert.ok(result.ok, result.ok ? "" : result.problems.join("\n"));
+    }
+  });
+
+  // Whichever stacks this repository (or an operator's fork) holds: none, the examples, a fleet.
+  it("accepts every stack file of this repository, whichever exist", () => {
+    for (const stack of listStacks(REPOSITORY)) {
+      const result = validateStackConfig(readStackFile(stack, REPOSITORY).values, { stack });
+      assert.ok(result.ok, `Pulumi.${stack}.yaml:\n${result.ok ? "" : result.problems.join("\n")}`);
     }
   });
 
@@ -128,6 +143,39 @@ describe("stack configuration", () => {
       const platform = result.config.instance.appServers[0].release.applications["edx-platform"];
       assert.equal(platform.repository, "https://github.com/mitodl/edx-platform.git");
       assert.equal(platform.ref, "mitx/redwood");
+    });
+  });
+
+  describe("production and the version matrix's deployments", () => {
+    /** The shipped matrix plus a deployment "acme" whose redwood runs its own edx-platform fork and branch. */
+    const matrix = structuredClone(versionMatrix);
+    matrix.deployments.acme = { CI: "redwood", QA: "redwood", Production: "redwood" };
+    matrix.releaseMap.redwood.acme = [
+      { application: "edx-platform", branchOverride: "acme/redwood", originOverride: "https://github.com/acme/edx-platform.git" },
+    ];
+    const validate = (instance: Record<string, unknown>) => validateStackConfig({ ...fleet, [INSTANCE_KEY]: instance }, { matrix });
+
+    it("gives a production appserver its deployment's repository and branch for its release", () => {
+      const result = validate(production({ deployment: "acme", appServers: [{ id: "a1", release: "redwood" }] }));
+      assert.ok(result.ok, result.ok ? "" : result.problems.join("\n"));
+      const platform = result.config.instance.appServers[0].release.applications["edx-platform"];
+      assert.deepEqual([platform.repository, platform.ref], ["https://github.com/acme/edx-platform.git", "acme/redwood"]);
+      // Without the deployment, the release's own.
+      const plain = validate(production({ appServers: [{ id: "a1", release: "redwood" }] }));
+      assert.ok(plain.ok);
+      assert.equal(plain.config.instance.appServers[0].release.applications["edx-platform"].ref, "open-release/redwood.master");
+    });
+    it("refuses a stage in production, saying why (appservers pin their release) and what to keep", () => {
+      const result = validate(production({ deployment: "acme", stage: "Production", appServers: [{ id: "a1", release: "redwood" }] }));
+      const problems = result.ok ? [] : result.problems;
+      assertProblem(problems, `${INSTANCE_KEY}.stage`, "does not follow a stage of the version matrix: each appserver pins its release");
+      assertProblem(problems, `${INSTANCE_KEY}.stage`, "remove stage (deployment stays");
+      assert.equal(problems.length, 1, problems.join("\n"));
+    });
+    it("refuses an appserver release the deployment has no applications for, rather than dropping its overrides", () => {
+      const result = validate(production({ deployment: "acme", appServers: [{ id: "a1", release: "quince" }] }));
+      assert.ok(!result.ok);
+      assertProblem(result.problems, `${INSTANCE_KEY}.appServers[0].release`, /no applications of deployment "acme" for release "quince".*choose one of redwood/);
     });
   });
 
@@ -261,9 +309,86 @@ describe("stack configuration", () => {
     assert.equal(result.config.instance.mysqlServer, "mysql-b");
   });
 
+  describe("where a production instance's data lives", () => {
+    const unpinned = () => {
+      const { mysqlServer: _pin, ...instance } = production();
+      return instance;
+    };
+    it("refuses a production stack with persistent databases and no mysqlServer, naming the key and today's server", () => {
+      const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: unpinned() }, { stack: "prod" });
+      assert.ok(!result.ok);
+      const today = chooseMysqlServer("prod", ["mysql-a", "mysql-b"]);
+      assertProblem(result.problems, `${INSTANCE_KEY}.mysqlServer`, `required for a production instance with persistent databases`);
+      assertProblem(result.problems, `${INSTANCE_KEY}.mysqlServer`, `add mysqlServer: ${today} (the server its data is on today)`);
+      // Another stack name, another hashed choice: the message follows the stack it is about.
+      const other = ["a", "b", "c", "d", "e", "f"].find((stack) => chooseMysqlServer(stack, ["mysql-a", "mysql-b"]) !== today) as string;
+      const otherResult = validateStackConfig({ ...fleet, [INSTANCE_KEY]: unpinned() }, { stack: other });
+      assert.ok(!otherResult.ok);
+      assertProblem(otherResult.problems, `${INSTANCE_KEY}.mysqlServer`, `add mysqlServer: ${chooseMysqlServer(other, ["mysql-a", "mysql-b"])} `);
+    });
+    it("without the stack's name, still says what to set", () => {
+      assertProblem(problemsOf(unpinned()), `${INSTANCE_KEY}.mysqlServer`, "add mysqlServer: <the server its data is on> (one of mysql-a, mysql-b");
+    });
+    it("needs no server for production with ephemeral databases or for a sandbox", () => {
+      assert.deepEqual(problemsOf({ ...unpinned(), databases: "ephemeral" }), []);
+      assert.deepEqual(problemsOf(sandbox()), []);
+    });
+    it("keeps a pinned instance on its server when a server is added to the fleet", () => {
+      const servers = fleet["openedx-im:mysqlServers"] as { name: string }[];
+      const more = [...servers, { name: "mysql-c", host: "mysql-c.example.org", username: "admin" }];
+      const result = validateStackConfig({ ...fleet, "openedx-im:mysqlServers": more, [INSTANCE_KEY]: production({ mysqlServer: "mysql-b" }) });
+      assert.ok(result.ok, result.ok ? "" : result.problems.join("\n"));
+      assert.equal(result.config.instance.mysqlServer, "mysql-b");
+    });
+  });
+
   it("reports adoption entries for services the instance does not run", () => {
     const problems = problemsOf(production({ adopt: { mysql: { databases: { ecommerce: "old_ecommerce" } } } }));
     assertProblem(problems, `${INSTANCE_KEY}.adopt.mysql.databases.ecommerce`, "does not run ecommerce");
+  });
+
+  describe("unknown keys, at every level of the schema", () => {
+    const objects = [
+      ...objectNodes(instanceSchema).map((node) => ({ ...node, key: INSTANCE_KEY })),
+      ...Object.entries(fleetSchemas)
+        .filter(([key]) => key !== "credentials") // every credential is a secret value: checked by key name (test above)
+        .flatMap(([key, schema]) => objectNodes(schema).map((node) => ({ ...node, key: `openedx-im:${key}` }))),
+    ];
+
+    it("finds the nested objects (the walk itself works)", () => {
+      const paths = new Set(objects.map((o) => `${o.key}${formatPath(o.path)}`));
+      for (const expected of [
+        INSTANCE_KEY,
+        `${INSTANCE_KEY}.securityGroup`,
+        `${INSTANCE_KEY}.securityGroup.extraRules[0]`,
+        `${INSTANCE_KEY}.data`,
+        `${INSTANCE_KEY}.services`,
+        `${INSTANCE_KEY}.domains.external`,
+        `${INSTANCE_KEY}.appServers[0].edxPlatform`,
+        `${INSTANCE_KEY}.adopt.mysql.users.edxapp`,
+        "openedx-im:mysqlServers[0]",
+        "openedx-im:openstack.flavors",
+      ])
+        assert.ok(paths.has(expected), `${expected} not among:\n${[...paths].join("\n")}`);
+    });
+
+    it("declares every object strict, so that a misspelt key is never dropped silently", () => {
+      const loose = objects.filter((o) => !o.strict).map((o) => `${o.key}${formatPath(o.path)}`);
+      assert.deepEqual(loose, [], "use z.strictObject for these");
+    });
+
+    it("reports a misspelt key inside every object by its full path (e.g. securityGroup.sshSource)", () => {
+      const project = readStackFile("prod", FIXTURE_STACKS).values;
+      const missed: string[] = [];
+      for (const { key, path: at } of objects) {
+        const values = structuredClone(project);
+        values[key] = withProbe(values[key], at);
+        const result = validateStackConfig(values, { stack: "prod" });
+        const expected = `${key}${formatPath(at)}.${PROBE}: unknown key`;
+        if (result.ok || !result.problems.some((p) => p.startsWith(expected))) missed.push(`${expected}\n    got: ${result.ok ? "ok" : result.problems.join("\n         ")}`);
+      }
+      assert.deepEqual(missed, []);
+    });
   });
 
   it("ships a JSON Schema that matches the zod schema (run npm run schema after changing it)", () => {
@@ -317,8 +442,8 @@ describe("stack configuration", () => {
       const { renderStack } = await import("../stacks/plan/stack.js");
       const root = mkdtempSync(path.join(tmpdir(), "openedx-im-stack-name-"));
       try {
-        writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(__dirname, "..", "Pulumi.yaml")));
-        writeFileSync(path.join(root, "Pulumi.preliminary.yaml"), readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml")));
+        writeFileSync(path.join(root, "Pulumi.yaml"), readFileSync(path.join(FIXTURE_STACKS, "Pulumi.yaml")));
+        writeFileSync(path.join(root, "Pulumi.preliminary.yaml"), readFileSync(path.join(FIXTURE_STACKS, "Pulumi.dev.yaml")));
         await assert.rejects(renderStack("preliminary", root), (error: unknown) => error instanceof ConfigProblems && /stack name "preliminary"/.test(error.message));
       } finally {
         rmSync(root, { recursive: true, force: true });
@@ -390,3 +515,74 @@ describe("stack configuration: a generated sandbox's pull-request settings", () 
     assert.deepEqual(check(sandbox({ release: "redwood", configuration: foreign })), []);
   });
 });
+// ---------------------------------------------------------------------------
+// A walk over the zod schema: every object node, with a path that reaches it.
+
+const PROBE = "sshSourceTypo";
+type PathStep = string | number;
+
+function objectNodes(schema: z.core.$ZodType, at: PathStep[] = [], found = new Map<string, { path: PathStep[]; strict: boolean }>()) {
+  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+  const child = (node: unknown, path: PathStep[]) => objectNodes(node as z.core.$ZodType, path, found);
+  switch (def.type) {
+    case "object": {
+      const catchall = def.catchall as z.core.$ZodType | undefined;
+      const key = formatPath(at);
+      if (!found.has(key)) found.set(key, { path: at, strict: catchall?._zod.def.type === "never" });
+      for (const [name, node] of Object.entries(def.shape as Record<string, unknown>)) child(node, [...at, name]);
+      break;
+    }
+    case "optional":
+    case "nullable":
+    case "default":
+    case "prefault":
+    case "readonly":
+    case "catch":
+    case "nonoptional":
+      child(def.innerType, at);
+      break;
+    case "array":
+      child(def.element, [...at, 0]);
+      break;
+    case "record": {
+      const keyDef = (def.keyType as z.core.$ZodType)._zod.def as unknown as { type: string; entries?: Record<string, string> };
+      const sampleKey = keyDef.type === "enum" && keyDef.entries ? Object.values(keyDef.entries)[0] : "edxapp";
+      child(def.valueType, [...at, sampleKey]);
+      break;
+    }
+    case "union":
+      for (const option of def.options as unknown[]) child(option, at);
+      break;
+    case "pipe":
+      child(def.in, at);
+      break;
+    case "lazy":
+      child((def.getter as () => unknown)(), at);
+      break;
+    default:
+      break;
+  }
+  return [...found.values()];
+}
+
+function formatPath(path: readonly PathStep[]): string {
+  return path.map((step) => (typeof step === "number" ? `[${step}]` : `.${step}`)).join("");
+}
+
+/** `value` with `{[PROBE]: true}` merged into the object at `path`, creating what is missing on the way. */
+function withProbe(value: unknown, path: readonly PathStep[]): unknown {
+  if (path.length === 0) return { ...(isObject(value) ? value : {}), [PROBE]: true };
+  const [step, ...rest] = path;
+  if (typeof step === "number") {
+    const list = Array.isArray(value) ? [...value] : [];
+    list[step] = withProbe(list[step], rest);
+    return list;
+  }
+  const object = isObject(value) ? { ...value } : {};
+  object[step] = withProbe(object[step], rest);
+  return object;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

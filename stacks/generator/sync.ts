@@ -20,9 +20,10 @@ import {
   stackName,
   writeFileAtomically,
 } from "./stack-file";
+import { sandboxMysqlServer, withMysqlServer } from "./placement";
 import { mapPullRequest, type MappingContext } from "./stack-mapping";
 import { readProjectConfig, stackConfigProblems } from "./stack-validation";
-import type { PullRequestSummary } from "./types";
+import type { PullRequestSummary, SandboxInstanceConfig } from "./types";
 import { defaultsForFork, loadWatchedForks } from "./watched-forks";
 
 /**
@@ -129,14 +130,17 @@ export async function syncStacks(options: GeneratorOptions, io: SyncIo): Promise
       });
       continue;
     }
-    const decided = decideStackFile(pr, { fork: forkName, baseDomain: options.baseDomain, defaults }, projectConfig);
+    const previous = await readIfExists(filePath);
+    const decided = decideStackFile(pr, { fork: forkName, baseDomain: options.baseDomain, defaults }, projectConfig, (config) =>
+      // Persistent data stays where it is: the server is written into the file once and kept (placement.ts).
+      withMysqlServer(config, sandboxMysqlServer(stack, previous, projectConfig)),
+    );
     if (!decided.ok) {
       const kept = existingFiles.has(pr.number) ? " (existing stack file left as is)" : "";
       report.errors.push(...decided.problems.map((message): ErrorEntry => ({ stack, pullRequest: pr.number, message: message + kept })));
       continue;
     }
     const content = decided.content;
-    const previous = await readIfExists(filePath);
     const entry: StackEntry = { stack, pullRequest: pr.number, file };
     if (previous === content) {
       report.unchanged.push(entry);
@@ -188,13 +192,15 @@ function decideStackFile(
   pr: PullRequestSummary,
   context: MappingContext,
   projectConfig: Record<string, unknown>,
+  place: (config: SandboxInstanceConfig) => SandboxInstanceConfig,
 ): { ok: true; content: string } | { ok: false; problems: string[] } {
   try {
     const outcome = mapPullRequest(pr, context);
     if (outcome.kind === "invalid") return { ok: false, problems: outcome.problems };
-    const problems = stackConfigProblems(stackConfigValues(outcome.config), projectConfig);
+    const config = place(outcome.config);
+    const problems = stackConfigProblems(stackConfigValues(config), projectConfig);
     if (problems.length > 0) return { ok: false, problems };
-    return { ok: true, content: renderStackFile(outcome.config) };
+    return { ok: true, content: renderStackFile(config) };
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split("\n")[0];
     return { ok: false, problems: [`could not be turned into a stack (internal error, please report it): ${message}`] };

@@ -30,6 +30,8 @@ export interface SandboxInstanceConfig {
   edxPlatform: { repository: string; ref: string };
   configuration?: { repository?: string; ref?: string; playbook?: string };
   databases: Databases;
+  /** Persistent databases only: the server they live on, written once and kept (placement.ts). */
+  mysqlServer?: string;
   /** The operator's fork defaults (config/watched-forks.yaml): trusted. */
   extraSettings: Record<string, unknown>;
   /** The pull request's Settings: variables above extraSettings, never trusted. Absent when empty. */

@@ -1,5 +1,7 @@
 import { isPlainObject, own } from "../../config/json";
 import { stackOfFile } from "../../config/stack-file";
+import { appServerReference, stackAlerts } from "./diff-alerts";
+import { inlineCode } from "./diff-markdown";
 import type { Plan, PlanResource } from "./render";
 
 /**
@@ -75,6 +77,10 @@ export interface StackDiff {
   artifacts: InputChange[];
   /** Invalid config or render errors, per side. */
   problems: { base?: string[]; head?: string[] };
+  /** ⚠ shown at the top of the comment: data that would move or be lost, a live site taken off its appserver. */
+  alerts: string[];
+  /** Shown at the top of the stack's details: what the change means for production appservers. */
+  notes: string[];
 }
 
 /**
@@ -200,8 +206,9 @@ function compareResource(base: PlanResource, head: PlanResource): ResourceDiff {
   for (const option of COMPARED_OPTIONS) {
     const before = base[option];
     const after = head[option];
+    // Another provider instance (another server) is not an update: the engine replaces the resource (PITFALLS.md).
     if (!deepEqual(before ?? defaultOption(option), after ?? defaultOption(option)))
-      optionChanges.push({ path: `options.${option}`, before, after, replaces: false });
+      optionChanges.push({ path: `options.${option}`, before, after, replaces: option === "provider" });
   }
   if (head.replacementTrigger !== undefined && !deepEqual(base.replacementTrigger, head.replacementTrigger))
     optionChanges.push({ path: "options.replacementTrigger", before: base.replacementTrigger, after: head.replacementTrigger, replaces: true });
@@ -336,13 +343,19 @@ export function diffStack(stack: string, base: RenderOutcome | undefined, head: 
   if (baseProblems) problems.base = baseProblems;
   if (headProblems) problems.head = headProblems;
 
-  const empty = { stack, counts: emptyCounts(), resources: [], outputs: [], artifacts: [], problems };
+  const empty = { stack, counts: emptyCounts(), resources: [], outputs: [], artifacts: [], problems, alerts: [], notes: [] };
   if (head !== undefined && !isPlan(head)) return { ...empty, status: "problems" in head ? "invalid" : "failed" };
   if (base !== undefined && !isPlan(base)) {
     const resources = head ? diffResources(undefined, head) : [];
     return { ...empty, status: head ? "no-base" : "removed", resources, counts: countChanges(resources) };
   }
   const resources = diffResources(base, head);
+  const { alerts, notes, reasons } = base && head ? stackAlerts(base, head, resources) : { alerts: [], notes: [], reasons: {} };
+  for (const resource of resources)
+    if (reasons[resource.urn]) {
+      resource.reasons.push(...reasons[resource.urn]);
+      if (resource.change === "same") resource.change = "update";
+    }
   const counts = countChanges(resources);
   const status: StackStatus =
     base === undefined
@@ -358,9 +371,39 @@ export function diffStack(stack: string, base: RenderOutcome | undefined, head: 
     counts,
     resources,
     outputs: changedPaths(base?.outputs ?? {}, head?.outputs ?? {}, "", true),
-    artifacts: changedPaths(base?.artifacts ?? {}, head?.artifacts ?? {}, "", true),
+    artifacts: base && head ? artifactChanges(base, head) : changedPaths(base?.artifacts ?? {}, head?.artifacts ?? {}, "", true),
     problems,
+    alerts,
+    notes,
   };
+}
+
+/**
+ * The artifacts' changes, with each appserver new at head compared with the one
+ * it replaces (a sandbox's new id) or with the active one (a production
+ * appserver added beside it): `appservers.{a→b}.ansibleVars.X`, not one
+ * `(absent) → {…}` holding every variable.
+ */
+function artifactChanges(base: Plan, head: Plan): InputChange[] {
+  const before = base.artifacts;
+  const after = head.artifacts;
+  const reference = appServerReference(base, head);
+  const changes: InputChange[] = [];
+  for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
+    const [b, a] = [before[key], after[key]];
+    if (key !== "appservers" || !isPlainObject(b) || !isPlainObject(a)) {
+      changes.push(...changedPaths(b, a, key, true));
+      continue;
+    }
+    const paired = new Set(reference.values());
+    for (const id of [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()) {
+      const ref = reference.get(id);
+      if (id in a && !(id in b) && ref !== undefined) changes.push(...changedPaths(b[ref], a[id], `appservers.{${ref}→${id}}`, true));
+      else if (!(id in a) && paired.has(id)) continue; // the old side of a pair, shown with it
+      else changes.push(...changedPaths(b[id], a[id], `appservers.${id}`, true));
+    }
+  }
+  return changes;
 }
 
 /** "2 to create, 1 to replace, 14 unchanged" — the one line a reviewer reads first. */
@@ -493,6 +536,9 @@ export const COMMENT_MARKER = "<!-- openedx-im:plan-diff -->";
 /** GitHub refuses comments over 65,536 characters; leave room for the Pulumi previews. */
 export const DEFAULT_MARKDOWN_BUDGET = 50_000;
 
+/** Alerts listed above the table; the rest stay in their stacks' sections. */
+const MAX_TOP_ALERTS = 20;
+
 /** The head's ref when the diff compares the working tree (uncommitted changes included). */
 export const WORKING_TREE = "working tree";
 
@@ -505,13 +551,7 @@ export interface DiffReport {
   stacks: StackDiff[];
 }
 
-/** Inline code that survives any backticks in the text (values come from pull requests). */
-export function inlineCode(text: string): string {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  const pad = text.startsWith("`") || text.endsWith("`") || longest > 0 ? " " : "";
-  return `${fence}${pad}${text.replace(/\r?\n/g, "⏎")}${pad}${fence}`;
-}
+export { inlineCode };
 
 /** A fenced block whose fence is longer than any backtick run inside. */
 function fenced(language: string, text: string): string {
@@ -612,6 +652,8 @@ function renderStackDetails(diff: StackDiff, showCreatedInputs: boolean): string
       lines.push(`${side === "head" ? "At head" : "At base"}:`, "", fenced("", problems.join("\n")), "");
     }
   }
+  for (const alert of diff.alerts) lines.push(`> ⚠ ${alert}`, "");
+  for (const note of diff.notes) lines.push(`> ${note}`, "");
   if (diff.status === "no-base") {
     lines.push(`Head renders ${diff.resources.length} resources; the base could not be rendered, so nothing is compared.`);
     return lines.join("\n");
@@ -674,10 +716,19 @@ export function renderMarkdown(report: DiffReport, budget = DEFAULT_MARKDOWN_BUD
   if (report.unaffected.length) head.push(`Not affected: ${report.unaffected.length} stack(s).`);
   head.push("");
 
-  const changed = report.stacks.filter((s) => s.status !== "unchanged");
-  const unchanged = report.stacks.filter((s) => s.status === "unchanged");
+  const changed = report.stacks.filter((s) => s.status !== "unchanged" || s.alerts.length > 0);
+  const unchanged = report.stacks.filter((s) => !changed.includes(s));
+  const alerted = changed.filter((s) => s.alerts.length > 0);
+  if (alerted.length) {
+    // A fleet-wide change (a server added) can alert on many stacks: the first ones here, every one in its section.
+    const lines = alerted.flatMap((diff) => diff.alerts.map((alert) => `- ⚠ ${inlineCode(diff.stack)}: ${alert}`));
+    head.push(`#### ⚠ Look before merging`, "", ...lines.slice(0, MAX_TOP_ALERTS));
+    if (lines.length > MAX_TOP_ALERTS) head.push(`- … and ${lines.length - MAX_TOP_ALERTS} more, in the sections of the stacks marked ⚠️`);
+    head.push("");
+  }
+  const icon = (diff: StackDiff) => (diff.alerts.length ? "⚠️" : STATUS_ICON[diff.status]);
   const table = ["| | stack | summary |", "| --- | --- | --- |"];
-  for (const diff of changed) table.push(`| ${STATUS_ICON[diff.status]} | ${inlineCode(diff.stack)} | ${summaryLine(diff)} |`);
+  for (const diff of changed) table.push(`| ${icon(diff)} | ${inlineCode(diff.stack)} | ${summaryLine(diff)} |`);
   if (changed.length) head.push(...table, "");
   if (unchanged.length)
     head.push(`No change on ${unchanged.length} stack(s): ${unchanged.map((s) => inlineCode(s.stack)).join(", ")}`, "");
@@ -693,7 +744,7 @@ export function renderMarkdown(report: DiffReport, budget = DEFAULT_MARKDOWN_BUD
   let cut = 0;
   for (const diff of changed) {
     const body = renderStackDetails(diff, diff.status !== "added");
-    const section = `<details><summary>${STATUS_ICON[diff.status]} <code>${diff.stack}</code>: ${summaryLine(diff)}</summary>\n\n${body}\n</details>\n`;
+    const section = `<details><summary>${icon(diff)} <code>${diff.stack}</code>: ${summaryLine(diff)}</summary>\n\n${body}\n</details>\n`;
     if (used + section.length > budget) {
       cut += 1;
       continue;

@@ -27,6 +27,7 @@ export const productionFile = (subDomain: string, release = "quince") =>
     "    baseDomain: example.org",
     "    lifecycle: production",
     "    databases: persistent",
+    "    mysqlServer: mysql-a",
     "    securityGroup:",
     "      sshSources: [198.51.100.0/24]",
     "    appServers:",
