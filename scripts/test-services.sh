@@ -67,4 +67,8 @@ cat >.test-results/services.env <<ENV
 TEST_MYSQL_URL=mysql://im_admin:${admin_password}@127.0.0.1:${MARIADB_PORT}/
 TEST_MARIADB_SOCKET=${socket}
 ENV
-echo "test-services: haproxy $(haproxy -v | head -n1 | awk '{print $3}'), $(ansible-playbook --version | head -n1), MariaDB on 127.0.0.1:${MARIADB_PORT}" >&2
+# The whole output is read, then its first line taken: `| head -n1` closes the pipe early and
+# ansible-playbook (Python) dies on the write with a BrokenPipeError traceback.
+first_line() { local text; text=$("$@" 2>&1) || true; printf '%s' "${text%%$'\n'*}"; }
+haproxy_version=$(first_line haproxy -v)
+echo "test-services: haproxy $(awk '{print $3}' <<<"$haproxy_version"), $(first_line ansible-playbook --version), MariaDB on 127.0.0.1:${MARIADB_PORT}" >&2
