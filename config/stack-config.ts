@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { type AdoptConfig, adoptionProblems } from "./adopt";
+import { didYouMeanHint } from "./did-you-mean";
 import { canonicalJson, isPlainObject, own } from "./json";
+import { parseConfig } from "./problems";
 import { instanceIdProblems } from "./instance-id";
 import { isSecureValue, namesSecret, plainSecretProblems, withSecretSettings } from "./secret-names";
 import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCLE_DEFAULTS } from "./lifecycle";
@@ -106,7 +108,8 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     const short = key.slice(NAMESPACE.length + 1);
     if (short === "instance") continue;
     if (!Object.hasOwn(fleetSchemas, short)) {
-      problems.push(`${key}: unknown key (known: instance, ${Object.keys(fleetSchemas).join(", ")})`);
+      const known = ["instance", ...Object.keys(fleetSchemas)];
+      problems.push(`${key}: unknown key${didYouMeanHint(short, known) || ` (known: ${known.join(", ")})`}`);
       continue;
     }
     if (short === "credentials") {
@@ -114,9 +117,9 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
       continue;
     }
     const schema: z.ZodType = fleetSchemas[short as FleetKey];
-    const result = schema.safeParse(value);
-    if (result.success) parsed[short as FleetKey] = result.data;
-    else problems.push(...formatIssues(key, result.error.issues));
+    const result = parseConfig(key, schema, value);
+    if (result.ok) parsed[short as FleetKey] = result.data;
+    else problems.push(...result.problems);
   }
 
   const rawInstance = values[INSTANCE_KEY];
@@ -130,9 +133,11 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     problems.push(...prototypeKeys.map((path) => `${path}: "__proto__" is not a key a stack file may use; remove it`));
     return { ok: false, problems };
   }
-  const instanceResult = instanceSchema.safeParse(rawInstance);
-  if (!instanceResult.success) {
-    problems.push(...formatIssues(INSTANCE_KEY, instanceResult.error.issues));
+  const instanceResult = parseConfig(INSTANCE_KEY, instanceSchema, rawInstance, {
+    byLastKey: { release: `(supported: ${Object.keys(matrix.releases).join(", ")})` },
+  });
+  if (!instanceResult.ok) {
+    problems.push(...instanceResult.problems);
     return { ok: false, problems };
   }
   const instance = instanceResult.data;
@@ -199,21 +204,6 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
   };
 }
 
-function formatIssues(key: string, issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.flatMap((issue) => {
-    const at = key + issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
-    if (issue.code === "unrecognized_keys")
-      return issue.keys.map((k) => `${at}.${k}: unknown key (check its spelling; see schema/stack-config.schema.json)`);
-    if (issue.code === "invalid_key") return [`${at}: ${issue.issues[0]?.message ?? issue.message}`];
-    if (issue.code === "invalid_union") {
-      // A name or an object with a name: the branch of the value's own type says what is wrong inside it (a misspelt key).
-      const fitting = issue.errors.filter((branch) => !branch.some((i) => i.code === "invalid_type" && i.path.length === 0));
-      if (fitting.length === 1) return formatIssues(at, fitting[0]);
-    }
-    return [`${at}: ${issue.message}`];
-  });
-}
-
 /**
  * A production instance's data must stay where it is when the fleet's server list
  * changes: the hashed choice would move it (a new, empty database on another
@@ -243,7 +233,7 @@ function credentialProblems(key: string, value: unknown): string[] {
     problems.push(`${path}: is plain text; set it with: pulumi config set --secret --path '${path}' <value>`);
   };
   for (const [k, v] of Object.entries(value)) {
-    if (!known.includes(k)) problems.push(`${key}.${k}: unknown key (known: ${known.join(", ")})`);
+    if (!known.includes(k)) problems.push(`${key}.${k}: unknown key${didYouMeanHint(k, known) || ` (known: ${known.join(", ")})`}`);
     else walk(v, `${key}.${k}`);
   }
   return problems;
@@ -312,13 +302,13 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
       problems.push(`${at(path)}: deployment and stage go together (stages: CI, QA, Production)`);
     if (choice.deployment !== undefined && !Object.hasOwn(matrix.deployments, choice.deployment))
       problems.push(
-        `${at(path + "deployment")}: unknown deployment "${choice.deployment}" (known: ${Object.keys(matrix.deployments).join(", ")})`,
+        `${at(path + "deployment")}: unknown deployment "${choice.deployment}"${didYouMeanHint(choice.deployment, Object.keys(matrix.deployments))} (known: ${Object.keys(matrix.deployments).join(", ")})`,
       );
     if (choice.release !== undefined) {
       const release = own(matrix.releases, choice.release);
       if (!release)
         problems.push(
-          `${at(path + "release")}: "${choice.release}" is not a supported release (supported: ${Object.keys(matrix.releases).join(", ")})`,
+          `${at(path + "release")}: "${choice.release}" is not a supported release${didYouMeanHint(choice.release, Object.keys(matrix.releases))} (supported: ${Object.keys(matrix.releases).join(", ")})`,
         );
     }
   };

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { YAMLError, parse } from "yaml";
 import { isPlainObject } from "./json";
 
 /** The project's root: where Pulumi.yaml and the stack files live. */
@@ -68,8 +68,25 @@ function readYaml(file: string, label: string): Record<string, unknown> {
   try {
     return asMapping(parse(text, { maxAliasCount: 100 }));
   } catch (error) {
-    throw new StackFileError(`${label}: not valid YAML (${(error as Error).message.split("\n")[0]})`);
+    throw new StackFileError(yamlErrorLine(label, error));
   }
+}
+
+/**
+ * `Pulumi.x.yaml line 6, column 11: not valid YAML: <reason>`, then the line itself: the
+ * parser's own message ends "at line 6, column 11:" before an excerpt, which a one-line
+ * summary must not cut in half.
+ */
+export function yamlErrorLine(label: string, error: unknown): string {
+  if (!(error instanceof YAMLError)) return `${label}: not valid YAML (${String((error as Error)?.message ?? error).split("\n")[0]})`;
+  const reason = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "").replace(/:$/, "");
+  const position = error.linePos?.[0];
+  const where = position ? ` line ${position.line}, column ${position.col}` : "";
+  const excerpt = error.message
+    .split("\n")
+    .slice(1)
+    .filter((line) => line.trim() !== "");
+  return [`${label}${where}: not valid YAML: ${reason}`, ...excerpt.map((line) => `  ${line}`)].join("\n");
 }
 
 function asMapping(value: unknown): Record<string, unknown> {
