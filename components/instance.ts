@@ -114,6 +114,7 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       [...mysqlUserRoles.map(mysqlExisting), mongoExisting, ...RABBIT_ROLES.map(rabbitExisting)].filter((key): key is string => key !== undefined),
       config.credentialKeys,
       args.credentials,
+      config.credentialPaths,
     );
 
     this.domains = deriveDomains({
@@ -344,6 +345,7 @@ export function adoptedPasswords(
   keys: string[],
   credentialKeys: string[],
   credentials: pulumi.Output<Credentials> | undefined,
+  credentialPaths?: string[],
 ): Record<string, pulumi.Output<string>> {
   const wanted = [...new Set(keys)].sort();
   if (wanted.length === 0) return {};
@@ -353,6 +355,11 @@ export function adoptedPasswords(
     );
   const missingMessage = (missing: string[]) => missingLines(missing).join("\n");
   if (!credentials || !credentialKeys.includes("adoptedPasswords")) throw new ConfigProblems(missingLines(wanted));
+  // Known before any value is read: one line per missing key now, not an error from inside a secret later.
+  if (credentialPaths !== undefined) {
+    const missing = wanted.filter((key) => !credentialPaths.includes(`adoptedPasswords.${key}`));
+    if (missing.length > 0) throw new ConfigProblems(missingLines(missing));
+  }
   const all = credentials.apply((values) => {
     const found = Object.fromEntries(wanted.map((key) => [key, lookUpAdoptedPassword(values.adoptedPasswords, key)]));
     const missing = wanted.filter((key) => found[key] === undefined);

@@ -77,6 +77,11 @@ export interface StackConfig {
   rabbitmq?: RabbitmqConfig;
   /** Which credentials keys are set (their values are secret and read by the program itself). */
   credentialKeys: string[];
+  /**
+   * Every value credentials hold, by dotted path (`mysql.mysql-b`, `adoptedPasswords.mysql.edxapp`): what is
+   * set, known before any value is read, so a missing one is reported before any resource is declared.
+   */
+  credentialPaths?: string[];
 }
 
 export type StackConfigResult = { ok: true; config: StackConfig } | { ok: false; problems: string[] };
@@ -161,6 +166,14 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     );
   if (instance.lifecycle === "production" && databases === "persistent" && instance.mysqlServer === undefined && mysqlServers.length > 0)
     problems.push(unpinnedServerProblem(mysqlServers, options.stack));
+  if (databases === "persistent" && problems.length === 0) {
+    const server =
+      instance.mysqlServer ??
+      (options.stack !== undefined && mysqlServers.length > 0 && instanceIdProblems(options.stack).length === 0
+        ? chooseMysqlServer(options.stack, mysqlServers.map((candidate) => candidate.name))
+        : undefined);
+    if (server !== undefined) problems.push(...mysqlCredentialProblems(values[`${NAMESPACE}:credentials`], server));
+  }
   try {
     const services = resolvedServices(instance);
     deriveDomains({
@@ -200,6 +213,7 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
       mongodb: parsed.mongodb as MongodbConfig | undefined,
       rabbitmq: parsed.rabbitmq as RabbitmqConfig | undefined,
       credentialKeys: isPlainObject(credentials) ? Object.keys(credentials).sort() : [],
+      credentialPaths: secureLeafPaths(credentials).sort(),
     },
   };
 }
@@ -284,6 +298,28 @@ function configurationAllowlistProblems(
   return problems;
 }
 
+
+/** The dotted path of every `secure:` leaf (or other value) under credentials. */
+function secureLeafPaths(value: unknown, prefix = ""): string[] {
+  if (!isPlainObject(value) || isSecure(value)) return prefix ? [prefix] : [];
+  return Object.entries(value).flatMap(([key, inner]) => secureLeafPaths(inner, prefix ? `${prefix}.${key}` : key));
+}
+
+/**
+ * The admin password of the server this stack's databases are on: when credentials.mysql is set it must
+ * name that server (otherwise the provider reads MYSQL_PASSWORD). Said here, as one line with the command
+ * that sets it, rather than by the provider, mid-update, from inside a serialized value.
+ */
+function mysqlCredentialProblems(credentials: unknown, server: string): string[] {
+  if (!isPlainObject(credentials) || isSecure(credentials)) return [];
+  const mysql = credentials.mysql;
+  if (!isPlainObject(mysql) || isSecure(mysql) || Object.hasOwn(mysql, server)) return [];
+  const key = `${NAMESPACE}:credentials.mysql.${server}`;
+  const others = Object.keys(mysql);
+  return [
+    `${key}: required (this stack's databases are on ${server}; credentials.mysql names ${others.join(", ") || "no server"}); set it with: pulumi config set --secret --path '${key}' <admin password>`,
+  ];
+}
 
 
 /** Rules that involve several keys, the version matrix or the blacklist. */
