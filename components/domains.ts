@@ -81,3 +81,24 @@ export function relativeTo(fqdn: string, zone: string): string | undefined {
   if (fqdn === zone) return "@";
   return fqdn.endsWith(`.${zone}`) ? fqdn.slice(0, -(zone.length + 1)) : undefined;
 }
+
+/**
+ * The MFEs read the LMS's session and JWT cookies, which the LMS sets for its own
+ * name and the names under it (EDXAPP_SESSION_COOKIE_DOMAIN = .<lms>). An LMS on an
+ * external name outside the base domain, with the MFE name still derived under the
+ * base domain, shares no such parent: sign-in on the MFEs would loop. Returns the
+ * problem (starting "domains.", like deriveDomains' errors) with the fix, or undefined.
+ */
+export function cookieSharingProblem(domains: InstanceDomain[], baseDomain: string, options: DomainOptions = {}): string | undefined {
+  const lms = domains.find((d) => d.role === "lms")?.fqdn;
+  const mfe = domains.find((d) => d.role === "mfe")?.fqdn;
+  if (lms === undefined || mfe === undefined || options.external?.lms === undefined) return undefined;
+  if (relativeTo(lms, baseDomain) !== undefined || options.external.mfe !== undefined) return undefined;
+  if (mfe.endsWith(`.${lms}`)) return undefined;
+  const prefix = options.mfePrefix ?? DEFAULT_PREFIXES.mfe;
+  return (
+    `domains.external.lms: the LMS (${lms}) is outside baseDomain ${baseDomain}, where the MFEs are (${mfe}): ` +
+    `they cannot share the LMS's session cookie, so sign-in on the MFEs fails; set domains.external.mfe to a name under ` +
+    `${lms} (e.g. ${prefix}.${lms}) and point its DNS at the load balancer, or put the LMS under ${baseDomain}`
+  );
+}

@@ -22,7 +22,7 @@ import {
   type OpenstackConfig,
   type RabbitmqConfig,
 } from "./schema";
-import { type DomainOptions, deriveDomains } from "../components/domains";
+import { type DomainOptions, cookieSharingProblem, deriveDomains } from "../components/domains";
 import { chooseMysqlServer } from "../components/names";
 
 export const NAMESPACE = "openedx-im";
@@ -176,12 +176,14 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
   }
   try {
     const services = resolvedServices(instance);
-    deriveDomains({
+    const domains = deriveDomains({
       subDomain: instance.subDomain,
       baseDomain: instance.baseDomain,
       ...(instance.domains ? { options: instance.domains } : {}),
       enabled: { ecommerce: services.ecommerce, discovery: services.discovery },
     });
+    const cookieProblem = cookieSharingProblem(domains, instance.baseDomain, instance.domains);
+    if (cookieProblem !== undefined) problems.push(`${INSTANCE_KEY}.${cookieProblem}`);
   } catch (error) {
     // Its messages start with "domains: " and name the setting to change.
     problems.push(`${INSTANCE_KEY}.${(error as Error).message}`);

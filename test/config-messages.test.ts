@@ -99,4 +99,25 @@ describe("configuration messages (on stack files)", () => {
     assert.equal(run.status, 1);
     assert.equal(run.stderr, 'openedx-im:instance.subdomain: unknown key (did you mean "subDomain"?)\n1 configuration problem(s)\n');
   });
+
+  describe("an external LMS domain and the MFEs' session cookie", () => {
+    const withDomains = (domains: string) => SANDBOX_STACK_YAML + `    domains:\n${domains}`;
+
+    it("refuses an LMS outside baseDomain with the MFEs still under it, and says what to set", () => {
+      assert.deepEqual(problemsOfFile(dir, "dev", withDomains("      external:\n        lms: learn.customer.example\n")), [
+        "openedx-im:instance.domains.external.lms: the LMS (learn.customer.example) is outside baseDomain sandbox.example.org, " +
+          "where the MFEs are (apps.pr42.sandbox.example.org): they cannot share the LMS's session cookie, so sign-in on the MFEs fails; " +
+          "set domains.external.mfe to a name under learn.customer.example (e.g. apps.learn.customer.example) and point its DNS at the load balancer, " +
+          "or put the LMS under sandbox.example.org",
+      ]);
+    });
+
+    it("accepts the combinations where the MFEs can read the LMS's cookie", () => {
+      for (const domains of [
+        "      external:\n        lms: learn.customer.example\n        mfe: apps.learn.customer.example\n",
+        "      external:\n        studio: cms.customer.example\n",
+      ])
+        assert.deepEqual(problemsOfFile(dir, "dev", withDomains(domains)), [], domains);
+    });
+  });
 });

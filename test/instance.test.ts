@@ -358,11 +358,11 @@ describe("OpenEdxInstance", () => {
     });
 
     it("does not manage external custom domains", async () => {
-      const config = stackConfig({ ...ephemeral, subDomain: "ext", domains: { external: { lms: "learn.customer.example", studio: "studio.ext.sandbox.example.org" } } });
+      const config = stackConfig({ ...ephemeral, subDomain: "ext", domains: { external: { lms: "learn.customer.example", mfe: "apps.learn.customer.example", studio: "studio.ext.sandbox.example.org" } } });
       new instanceModule.OpenEdxInstance("ext", { instanceId: "ext", config });
       await settle();
       const recordNames = ofType("ext", "gandi:livedns/record:Record").map((r) => r.inputs.name).sort();
-      assert.deepEqual(recordNames, ["apps.ext", "preview.ext", "studio.ext"]);
+      assert.deepEqual(recordNames, ["preview.ext", "studio.ext"]);
     });
 
     it("uses A and AAAA records when the load balancer is given as addresses", async () => {

@@ -52,7 +52,7 @@ describe("a missing MySQL admin credential", () => {
     const consoleError = console.error;
     console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
     try {
-      const entry = ((await import("../stacks/index")) as unknown as { default: () => Promise<unknown> }).default;
+      const entry = ((await import("../stacks/index.js")) as unknown as { default: () => Promise<unknown> }).default;
       const error = await entry().then(
         () => undefined,
         (e: unknown) => e,
