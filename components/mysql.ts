@@ -52,6 +52,15 @@ export function mysqlEndpoint(server: MysqlServerConfig): string {
   return `${host}:${server.port ?? MYSQL_DEFAULT_PORT}`;
 }
 
+/**
+ * The provider's `tls` argument ("true", "false" or "skip-verify"; the Go driver's names). Unset when the
+ * server does not say, so MYSQL_TLS_CONFIG still applies. The provider has no CA argument: with tls: true
+ * it checks the certificate against the trust store of the machine running `pulumi up` (docs/instance.md).
+ */
+export function mysqlProviderTls(server: MysqlServerConfig): { tls?: string } {
+  return server.tls === undefined ? {} : { tls: String(server.tls) };
+}
+
 export class MysqlDatabases extends pulumi.ComponentResource {
   public readonly provider: mysql.Provider;
   /** The databases the stack holds (created or imported); referenced ones are not resources. */
@@ -81,6 +90,7 @@ export class MysqlDatabases extends pulumi.ComponentResource {
       {
         endpoint: mysqlEndpoint(args.server),
         username: args.server.username,
+        ...mysqlProviderTls(args.server),
         ...(args.adminPassword !== undefined ? { password: pulumi.secret(args.adminPassword) } : {}),
       },
       { parent: this },

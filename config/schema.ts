@@ -233,12 +233,28 @@ export const loadBalancerSchema = z.strictObject({
   preliminaryBackend: z.string().regex(/^[A-Za-z0-9_.:-]+$/).optional(),
 });
 
-export const mysqlServerSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9-]{1,32}$/, "must be 1-32 lowercase letters, digits or hyphens"),
-  host: hostName,
-  port: z.int().min(1).max(65535).optional(),
-  username: z.string().min(1).max(32),
-});
+export const mysqlServerSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9-]{1,32}$/, "must be 1-32 lowercase letters, digits or hyphens"),
+    host: hostName,
+    port: z.int().min(1).max(65535).optional(),
+    username: z.string().min(1).max(32),
+    /**
+     * TLS on the admin connection (the MySQL provider and the grant audit): true = encrypted and the
+     * server's certificate checked; "skip-verify" = encrypted, certificate not checked; false/unset = plain.
+     */
+    tls: z.union([z.boolean(), z.literal("skip-verify")], { error: 'must be true, false or "skip-verify"' }).optional(),
+    /** A PEM file (path relative to the project) of the CA that signed the server's certificate; needs tls: true. */
+    ca: z
+      .string()
+      .regex(/^[A-Za-z0-9_.\/-]+\.(pem|crt)$/, "must be the path of a PEM file (.pem or .crt) relative to the project, e.g. certs/mysql-ca.pem")
+      .refine((p) => !p.split("/").includes(".."), "must stay inside the project (no ..)")
+      .optional(),
+  })
+  .superRefine((server, ctx) => {
+    if (server.ca !== undefined && server.tls !== true)
+      ctx.addIssue({ code: "custom", path: ["ca"], message: "checks the server's certificate, which needs tls: true (set it, or remove ca)" });
+  });
 
 export const mongodbSchema = z.strictObject({
   /** The MongoDB Atlas project and the cluster the instance's users are scoped to. */
