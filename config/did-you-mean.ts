@@ -9,8 +9,8 @@ export function didYouMean(name: string, known: Iterable<string>): string | unde
   const sameLetters = candidates.find((candidate) => candidate.toLowerCase() === lower);
   if (sameLetters !== undefined) return sameLetters;
 
-  // A typo: a few edits apart, relative to the name's length.
-  const limit = Math.max(1, Math.floor(name.length / 4));
+  // A typo: a few edits apart (one per five characters, at most three: more and it is another name).
+  const limit = Math.min(3, Math.max(1, Math.floor(name.length / 5)));
   let best: { candidate: string; distance: number } | undefined;
   for (const candidate of candidates) {
     if (Math.abs(candidate.length - name.length) > limit) continue;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { type AdoptConfig, adoptionProblems } from "./adopt";
+import { unknownSettingWarnings } from "./ansible-variables";
 import { didYouMeanHint } from "./did-you-mean";
 import { canonicalJson, isPlainObject, own } from "./json";
 import { parseConfig } from "./problems";
@@ -84,7 +85,11 @@ export interface StackConfig {
   credentialPaths?: string[];
 }
 
-export type StackConfigResult = { ok: true; config: StackConfig } | { ok: false; problems: string[] };
+/**
+ * `warnings`: what is accepted but probably not meant (an extraSettings key no role reads); the
+ * program logs them, the plan prints them on stderr.
+ */
+export type StackConfigResult = { ok: true; config: StackConfig; warnings: string[] } | { ok: false; problems: string[] };
 
 export interface ValidateOptions {
   matrix?: VersionMatrix;
@@ -207,6 +212,7 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
   const credentials = values[`${NAMESPACE}:credentials`];
   return {
     ok: true,
+    warnings: extraSettingsWarnings(instance, resolved),
     config: {
       instance: resolved,
       openstack: parsed.openstack as OpenstackConfig | undefined,
@@ -422,6 +428,15 @@ function keyPaths(value: unknown, path: string, matches: (key: string) => boolea
   if (Array.isArray(value)) return value.flatMap((item, index) => keyPaths(item, `${path}[${index}]`, matches));
   if (!isPlainObject(value)) return [];
   return Object.keys(value).flatMap((key) => (matches(key) ? [`${path}.${key}`] : keyPaths(value[key], `${path}.${key}`, matches)));
+}
+
+/** Per appserver, each extraSettings key the configuration repository at its release's ref does not define. */
+function extraSettingsWarnings(instance: InstanceConfig, resolved: ResolvedInstance): string[] {
+  if (instance.lifecycle === "production")
+    return (instance.appServers ?? []).flatMap((entry, index) =>
+      unknownSettingWarnings(`${INSTANCE_KEY}.appServers[${index}].extraSettings`, resolved.appServers[index]?.release.release ?? "", entry.extraSettings),
+    );
+  return unknownSettingWarnings(`${INSTANCE_KEY}.extraSettings`, resolved.appServers[0]?.release.release ?? "", instance.extraSettings);
 }
 
 function ansibleReleases(matrix: VersionMatrix): string[] {

@@ -19,6 +19,8 @@ export { ConfigProblems };
 export interface LoadedConfig {
   config: StackConfig;
   credentials?: pulumi.Output<Credentials>;
+  /** Accepted, but probably not meant (an extraSettings key no role reads). */
+  warnings: string[];
 }
 
 /**
@@ -48,7 +50,7 @@ export function loadStackConfig(): LoadedConfig {
   const credentials = values[`${NAMESPACE}:credentials`]
     ? new pulumi.Config(NAMESPACE).requireSecretObject<Credentials>("credentials")
     : undefined;
-  return { config: result.config, ...(credentials ? { credentials } : {}) };
+  return { config: result.config, warnings: result.warnings, ...(credentials ? { credentials } : {}) };
 }
 
 /**

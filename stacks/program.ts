@@ -121,8 +121,12 @@ function asPulumiSecrets(value: unknown): unknown {
   return value;
 }
 
-/** The Pulumi entry's work: read and validate this stack's config, then define it. */
-export async function runProgram(): Promise<ProgramResult> {
-  const { config, credentials } = loadStackConfig();
+/**
+ * The Pulumi entry's work: read and validate this stack's config, then define it. Warnings go to
+ * the engine's log (`pulumi preview` / `up` show them) unless the caller (the offline plan) takes them.
+ */
+export async function runProgram(options: { onWarning?: (warning: string) => void } = {}): Promise<ProgramResult> {
+  const { config, credentials, warnings } = loadStackConfig();
+  for (const warning of warnings) (options.onWarning ?? ((text: string) => void pulumi.log.warn(text)))(warning);
   return defineStack(pulumi.getStack(), config, credentials);
 }

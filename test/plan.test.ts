@@ -175,7 +175,7 @@ describe("offline plan", function () {
     const appservers = prod.artifacts.appservers as Record<string, { ansibleVars: Record<string, unknown> }>;
     assert.deepEqual(Object.keys(appservers).sort(), ["a20261101", "a20261120"]);
     const vars = appservers.a20261120.ansibleVars;
-    assert.equal(vars.EDXAPP_CELERY_WORKERS_ENABLED, true, "an appserver's extraSettings reach its variables");
+    assert.equal(vars.EDXAPP_ENABLE_CELERY_BEAT, true, "an appserver's extraSettings reach its variables");
     assert.equal(vars.EDXAPP_JWT_PRIVATE_SIGNING_JWK, "[secret]");
   });
 

@@ -13,7 +13,11 @@ import { SECRET } from "./redact";
  * project and stack files (values the CLI would decrypt print as "[secret]"),
  * then the real program runs under mocks. Throws ConfigProblems for invalid config.
  */
-export async function renderStack(stack: string, root = PROJECT_ROOT): Promise<Plan> {
+export async function renderStack(
+  stack: string,
+  root = PROJECT_ROOT,
+  options: { onWarning?: (warning: string) => void } = {},
+): Promise<Plan> {
   const file = readStackFile(stack, root);
   // Checked here as well as by the program: a stack that fails inside the Pulumi runtime leaves
   // registrations pending in a process that renders many stacks (render-many), and the file
@@ -35,7 +39,12 @@ export async function renderStack(stack: string, root = PROJECT_ROOT): Promise<P
     if (secret) secretKeys.push(key);
   }
   pulumi.runtime.setAllConfig(config, secretKeys);
-  return renderPlan({ project: file.project, stack, program: runProgram });
+  return renderPlan({ project: file.project, stack, program: () => runProgram({ onWarning: options.onWarning ?? printWarning }) });
+}
+
+/** On stderr, so that --json output stays one JSON object. */
+function printWarning(warning: string): void {
+  process.stderr.write(`warning: ${warning}\n`);
 }
 
 /** `secure:` values cannot be decrypted offline; they stand as "[secret]", still secret. */
