@@ -1,3 +1,4 @@
+import { destroyLines } from "./destroy";
 import type { Plan, PlanResource } from "./render";
 
 /** The plan for people: the resource tree with the options that matter on delete. */
@@ -22,9 +23,7 @@ export function planToTree(plan: Plan): string {
     }
   };
   walk(null, "");
-  const kept = plan.resources.filter((r) => r.retainOnDelete);
-  lines.push("", `pulumi destroy keeps ${kept.length} resource(s)${kept.length ? ":" : ""}`);
-  for (const r of kept) lines.push(`  ${r.type}  ${r.name}`);
+  lines.push("", ...destroyLines(plan));
   lines.push("", "outputs:");
   for (const [key, value] of Object.entries(plan.outputs)) lines.push(`  ${key}: ${JSON.stringify(value)}`);
   return lines.join("\n") + "\n";
