@@ -66,7 +66,9 @@ const PASSWORDS = {
 function stackConfig(instance: Record<string, unknown>, credentialKeys: string[] = []): StackConfig {
   const result = configModule.validateStackConfig({ ...fleet, "openedx-im:instance": instance });
   if (!result.ok) throw new Error(result.problems.join("\n"));
-  return { ...result.config, credentialKeys };
+  // The credentials are handed to the component directly: what validation saw of them (none) does not apply.
+  const { credentialPaths: _seenByValidation, ...config } = result.config;
+  return { ...config, credentialKeys };
 }
 
 function resourcesOf(prefix: string): Registration[] {

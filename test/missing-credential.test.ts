@@ -66,4 +66,16 @@ describe("a missing MySQL admin credential", () => {
     assert.deepEqual(registered, [], "no resource is declared");
     assert.ok(!logged.join("\n").includes("the-admin-password"));
   });
+
+  it("names each missing adopted password in one line, when others are set, through the plan", () => {
+    const adopting = PRODUCTION_STACK_YAML.replace("    mysqlServer: mysql-b\n", "    mysqlServer: mysql-b\n    services: { xqueue: false, notes: false }\n    adopt:\n      mongodb:\n        databases: { main: old_edxapp, forum: old_forum }\n        user: old\n      mysql:\n        users: { edxapp: old }\n") +
+      "  openedx-im:credentials:\n    adoptedPasswords:\n      mysql.edxapp:\n        secure: v1:c2FsdA==:ZW5jcnlwdGVk\n";
+    dir.write("adopting", adopting);
+    const run = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "stacks", "plan-cli.ts"), "adopting", "--root", dir.root], { encoding: "utf8" });
+    assert.equal(run.status, 1, run.stderr);
+    assert.equal(
+      run.stderr,
+      "openedx-im:credentials.adoptedPasswords.mongodb: set it with: pulumi config set --secret --path 'openedx-im:credentials.adoptedPasswords[\"mongodb\"]' <password> (an adopted user keeps its password)\n1 configuration problem(s)\n",
+    );
+  });
 });
