@@ -260,6 +260,20 @@ function review(subject: ReviewSubject, context: ReviewContext, seenRoles: Set<s
     } else if (ownDatabases.includes(pattern) && subject.desired.has(mysqlGrantDatabasePattern(pattern))) {
       add("wildcard", `unescaped pattern ON ${target} (\`_\` matches any character): ${privileges}`, [], revokes);
       continue;
+    } else if (onlyOwn && !ownPatterns.has(pattern) && !ownDatabases.includes(pattern)) {
+      // A pattern over the instance's own databases (a read-only user's `prod\_…\_%`): a wildcard grant,
+      // outside its role only where it covers a database the role does not use.
+      const covered = ownDatabases.filter((database) => grantPatternMatches(pattern, database));
+      const unused = covered.filter((database) => !subject.desired?.has(mysqlGrantDatabasePattern(database)));
+      if (unused.length === 0)
+        add(
+          "wildcard",
+          `wildcard pattern ON ${target} covers this instance's databases ${covered.join(", ")} (and any database created later whose name matches): ${privileges}`,
+          [],
+          revokes,
+        );
+      else add("outside-role", `wildcard pattern ON ${target} covers databases of this instance its role does not use (${unused.join(", ")}): ${privileges}`, [], revokes);
+      continue;
     } else if (ownPatterns.has(pattern) || onlyOwn) {
       add("outside-role", `privileges ON ${target}, a database of this instance its role does not use: ${privileges}`, [], revokes);
       continue;
