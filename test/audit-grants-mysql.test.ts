@@ -291,6 +291,12 @@ describe("audit-grants against MariaDB", function () {
     assert.match(run.output, new RegExp(`'${mysqlUserName(ids.b, "edxapp")}'@'%' \\(edxapp\\): 1 finding\\n\\s+- other-instance: .* reach instance ${ids.a}`));
     assert.match(run.output, new RegExp(`'${mysqlUserName(ids.a, "migrate")}'@'%' \\(migrate\\): scoped`));
     assert.doesNotMatch(run.output, /ran: /);
+    // What --fix would run, shown for review, in the order it would run.
+    assert.ok(run.output.includes(`--fix would run: REVOKE ALL PRIVILEGES ON *.* FROM '${mysqlUserName(ids.a, "edxapp")}'@'%'`), run.output);
+    assert.ok(
+      run.output.includes(`--fix would run: REVOKE ALL PRIVILEGES ON \`${mysqlDatabaseName(ids.a, "edxapp")}\`.* FROM '${mysqlUserName(ids.b, "edxapp")}'@'%'`),
+      run.output,
+    );
     assertNoSecrets(run.output);
     assert.equal(await canUse(mysqlUserName(ids.a, "edxapp"), mysqlDatabaseName(ids.b, "edxapp")), true, "the audit without --fix changed a grant");
   });

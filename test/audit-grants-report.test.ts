@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { mysqlDatabaseName, mysqlUserName } from "../components/names";
-import { auditInstance } from "../tools/audit-grants/instances";
-import { type ObservedAccount, planAccount } from "../tools/audit-grants/mysql-audit";
+import { auditInstance, loadInstances } from "../tools/audit-grants/instances";
+import { PRODUCTION_STACK_YAML, SANDBOX_STACK_YAML, StackDir } from "./support/stack-dir";
+import { type ObservedGrantee, planAccount } from "../tools/audit-grants/mysql-audit";
 
 const SERVICES = { xqueue: true, notes: true };
 
@@ -11,9 +12,10 @@ describe("audit-grants: what a finding is called", () => {
   const all = [prod.mysql, dev.mysql];
   // `prod\_6754af96\_%`: every database of the instance, and any later one named like them.
   const everyOwnDatabase = `${mysqlDatabaseName("prod", "edxapp").replace(/edxapp$/, "").replace(/_/g, "\\_")}%`;
-  const holding = (role: "read_only" | "edxapp", privilege: string): ObservedAccount => ({
+  const holding = (role: "read_only" | "edxapp", privilege: string): ObservedGrantee => ({
     user: mysqlUserName("prod", role),
     host: "%",
+    isRole: false,
     roles: [],
     privileges: [{ level: "database", database: everyOwnDatabase, privilege, grantable: false }],
   });
@@ -33,5 +35,17 @@ describe("audit-grants: what a finding is called", () => {
     const outside = plan.findings.filter((finding) => finding.kind === "outside-role");
     assert.equal(outside.length, 1, JSON.stringify(plan.findings));
     assert.match(outside[0].message, /its role does not use \(.*prod_6754af96_notes.*\)/);
+  });
+
+  it("leaves stacks with ephemeral databases out by default, and says which; audits them when named", () => {
+    const dir = new StackDir({ site: PRODUCTION_STACK_YAML, dev: SANDBOX_STACK_YAML });
+    try {
+      const leftOut: string[] = [];
+      assert.deepEqual(loadInstances(undefined, dir.root, leftOut).map((instance) => instance.id), ["site"]);
+      assert.deepEqual(leftOut, ["dev"]);
+      assert.deepEqual(loadInstances("dev,site", dir.root).map((instance) => instance.id), ["dev", "site"]);
+    } finally {
+      dir.remove();
+    }
   });
 });

@@ -45,6 +45,8 @@ interface PublicReport extends PublicPlan {
 }
 
 interface MongoUserReport extends MongoUserPlan {
+  /** The updateUser --fix runs (none when the user is scoped or left alone). */
+  statements: string[];
   applied: StatementResult[];
   remaining: MongoUserPlan["findings"];
 }
@@ -52,6 +54,8 @@ interface MongoUserReport extends MongoUserPlan {
 interface Report {
   fix: boolean;
   instances: string[];
+  /** Stacks not audited by default: their databases are ephemeral (on the VM), no account is on a shared server. */
+  leftOut: string[];
   mysql?: {
     server: string;
     /** The session sql_mode the audit set and ran its statements under. */
@@ -123,6 +127,11 @@ async function auditMysql(url: string, instances: AuditInstance[], fix: boolean,
   }
 }
 
+/** The one updateUser --fix runs for a user, as the mongo shell would say it. */
+function mongoStatement(plan: MongoUserPlan): string {
+  return `db.getSiblingDB(${JSON.stringify(plan.authDatabase)}).updateUser(${JSON.stringify(plan.user)}, { roles: ${JSON.stringify(plan.desiredRoles)} })`;
+}
+
 async function auditMongo(url: string, instances: AuditInstance[], fix: boolean, redactor: Redactor): Promise<Report["mongo"]> {
   const server = serverLabel(url);
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 10000 });
@@ -133,10 +142,16 @@ async function auditMongo(url: string, instances: AuditInstance[], fix: boolean,
     const admin = client.db("admin");
     const connectedAs = await readMongoConnectedAs(admin);
     const plans = planMongoServer(await readMongoUsers(admin, userNames), scopes, connectedAs);
-    const reports: MongoUserReport[] = plans.map((userPlan) => ({ ...userPlan, applied: [], remaining: userPlan.findings }));
+    const updates = new Set(mongoUpdates(plans));
+    const reports: MongoUserReport[] = plans.map((userPlan) => ({
+      ...userPlan,
+      statements: updates.has(userPlan) ? [mongoStatement(userPlan)] : [],
+      applied: [],
+      remaining: userPlan.findings,
+    }));
     if (fix) {
       for (const report of mongoUpdates(reports) as MongoUserReport[]) {
-        const statement = `db.getSiblingDB(${JSON.stringify(report.authDatabase)}).updateUser(${JSON.stringify(report.user)}, { roles: ${JSON.stringify(report.desiredRoles)} })`;
+        const statement = mongoStatement(report);
         try {
           await setMongoRoles(client.db(report.authDatabase), report.user, report.desiredRoles);
           report.applied.push({ statement });
@@ -172,13 +187,23 @@ function renderText(report: Report): string {
   const mark = (count: number): string => (count === 0 ? "scoped" : `${count} finding${count === 1 ? "" : "s"}`);
   const renderEntry = (
     head: string,
-    entry: { disposition?: string; note?: string; findings: Finding[]; warnings?: Finding[]; applied: StatementResult[]; remaining: Finding[] },
+    entry: {
+      disposition?: string;
+      note?: string;
+      findings: Finding[];
+      warnings?: Finding[];
+      statements: string[];
+      applied: StatementResult[];
+      remaining: Finding[];
+    },
   ): void => {
     const label = entry.disposition && entry.disposition !== "managed" ? `${DISPOSITION_LABEL[entry.disposition] ?? entry.disposition}, ` : "";
     lines.push(`${head}: ${label}${mark(entry.findings.length)}`);
     if (entry.note) lines.push(`    (${entry.note})`);
     for (const finding of entry.findings) lines.push(`    - ${finding.kind}: ${finding.message}`);
     for (const warning of entry.warnings ?? []) lines.push(`    - warning (not changed): ${warning.kind}: ${warning.message}`);
+    // Without --fix, what --fix would run, in its order, so a person can review it first.
+    if (!report.fix) for (const statement of entry.statements) lines.push(`    --fix would run: ${statement}`);
     for (const applied of entry.applied) lines.push(`    ${applied.error ? "FAILED" : "ran"}: ${applied.statement}${applied.error ? ` -- ${applied.error}` : ""}`);
     if (entry.applied.length > 0) {
       lines.push(`    after the fix: ${mark(entry.remaining.length)}`);
@@ -199,6 +224,8 @@ function renderText(report: Report): string {
     for (const user of users) renderEntry(`  ${user.instanceId}  ${user.user} (in ${user.authDatabase})`, user);
     if (usersNotFound.length > 0) lines.push(`  not on this server: ${usersNotFound.join(", ")}`);
   }
+  if (report.leftOut.length > 0)
+    lines.push(`Left out (ephemeral databases, no account on the shared servers; name them with --instances to audit them): ${report.leftOut.join(", ")}`);
   if (report.warnings > 0) lines.push(`${report.warnings} warning(s) on accounts the audit leaves alone (see above).`);
   if (report.remainingFindings === 0) {
     lines.push(report.fix && !report.changed ? "Nothing to change: every account is already scoped." : report.changed ? "Fixed: every account is now scoped." : "Every account is scoped.");
@@ -243,9 +270,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (mongoUrl) redactor.add(mongoUrl);
     if (!mysqlUrl && !mongoUrl) throw new UsageError("give --mysql-url and/or --mongo-url (or AUDIT_MYSQL_URL / AUDIT_MONGO_URL)");
     const fix = parsed.fix === true;
-    const instances = loadInstances(parsed.instances);
+    const leftOut: string[] = [];
+    const instances = loadInstances(parsed.instances, undefined, leftOut);
 
-    const report: Report = { fix, instances: instances.map((instance) => instance.id), changed: false, remainingFindings: 0, warnings: 0 };
+    const report: Report = {
+      fix,
+      instances: instances.map((instance) => instance.id),
+      leftOut,
+      changed: false,
+      remainingFindings: 0,
+      warnings: 0,
+    };
     if (mysqlUrl) report.mysql = await auditMysql(mysqlUrl, instances, fix, redactor);
     if (mongoUrl) report.mongo = await auditMongo(mongoUrl, instances, fix, redactor);
     const entries = [...(report.mysql?.accounts ?? []), ...(report.mysql ? [report.mysql.public] : []), ...(report.mongo?.users ?? [])];

@@ -64,10 +64,21 @@ export function auditInstance(id: string, services: ServiceFlags, adopt?: AdoptC
   };
 }
 
-function fromStack(stack: string, root: string): AuditInstance {
+function databasesOf(stack: string, root: string): string | undefined {
+  const { result } = validStack(stack, root);
+  return result.ok ? result.config.instance.databases : undefined;
+}
+
+/** The stack's validated configuration, or InstancesError naming its problems. */
+function validStack(stack: string, root: string) {
   const file = readStackFile(stack, root);
   const result = validateStackConfig(file.values);
   if (!result.ok) throw new InstancesError(`Pulumi.${stack}.yaml is not valid:\n  ${result.problems.join("\n  ")}`);
+  return { file, result };
+}
+
+function fromStack(stack: string, root: string): AuditInstance {
+  const { file, result } = validStack(stack, root);
   const instanceValue = file.values[INSTANCE_KEY];
   // `adopt` is read here directly so the audit works whether or not the instance schema has it yet.
   const rawAdopt = typeof instanceValue === "object" && instanceValue !== null ? (instanceValue as Record<string, unknown>).adopt : undefined;
@@ -80,12 +91,16 @@ function fromStack(stack: string, root: string): AuditInstance {
 
 /**
  * `spec`: a list file (YAML or JSON, see listFileSchema), or stack names separated by commas;
- * undefined = every stack of the project.
+ * undefined = every stack of the project whose databases are persistent: a stack with ephemeral
+ * databases has no account on the shared servers (its names go to `leftOut`). Named, it is audited.
  */
-export function loadInstances(spec: string | undefined, root = PROJECT_ROOT): AuditInstance[] {
+export function loadInstances(spec: string | undefined, root = PROJECT_ROOT, leftOut: string[] = []): AuditInstance[] {
   let instances: AuditInstance[];
   if (spec === undefined) {
-    instances = listStacks(root).map((stack) => fromStack(stack, root));
+    const stacks = listStacks(root);
+    const ephemeral = stacks.filter((stack) => validStack(stack, root).result.ok && databasesOf(stack, root) === "ephemeral");
+    leftOut.push(...ephemeral);
+    instances = stacks.filter((stack) => !ephemeral.includes(stack)).map((stack) => fromStack(stack, root));
   } else if (existsSync(spec)) {
     let document: unknown;
     try {
