@@ -14,13 +14,16 @@ import { type AccountPlan, type Finding, type MysqlAccount, type MysqlInstanceSc
 import { SqlModeError, applyStatements, connectForAudit, readMysqlState } from "./mysql-server";
 import { type MongoUserPlan, type MongoUserRef, mongoUpdates, planMongoServer } from "./mongo-audit";
 import { readMongoConnectedAs, readMongoUsers, setMongoRoles } from "./mongo-server";
+import { type MysqlTls, TlsSettingError, mysqlSslOptions, parseTlsFlag, serverForUrl } from "./mysql-tls";
 import { displayAccount } from "./sql-quote";
 import { StackFileError } from "../../config/stack-file";
 import { AdoptError } from "../../config/adopt";
 
-const USAGE = `usage: npm run audit-grants -- [--mysql-url <url>] [--mongo-url <url>] [--instances <file | stack,stack,...>] [--fix] [--json]
+const USAGE = `usage: npm run audit-grants -- [--mysql-url <url>] [--mysql-tls <mode>] [--mysql-ca <file>] [--mongo-url <url>] [--instances <file | stack,stack,...>] [--fix] [--json]
   --mysql-url   mysql://admin:password@host:3306/ (or set AUDIT_MYSQL_URL, which keeps the password off the command line)
   --mongo-url   mongodb://admin:password@host/ (or AUDIT_MONGO_URL)
+  --mysql-tls   true | skip-verify | false (default: the tls of the openedx-im:mysqlServers entry with the URL's host and port)
+  --mysql-ca    a PEM file of the CA that signed the server's certificate (needs --mysql-tls true; default: that entry's ca)
   --instances   a list file ({ instances: [stack | {id, services, adopt}] }) or stack names; default: every Pulumi.<stack>.yaml
   --fix         revoke what is too wide, grant what is missing (otherwise nothing is changed)
   --json        one JSON document on stdout
@@ -100,9 +103,18 @@ function serverLabel(url: string): string {
 
 const planKey = (plan: { disposition: string; account: MysqlAccount }): string => `${plan.disposition}\u0000${accountKey(plan.account)}`;
 
-async function auditMysql(url: string, instances: AuditInstance[], fix: boolean, redactor: Redactor): Promise<Report["mysql"]> {
+async function auditMysql(
+  url: string,
+  instances: AuditInstance[],
+  fix: boolean,
+  redactor: Redactor,
+  tls: { tls: MysqlTls; ca?: string },
+): Promise<Report["mysql"]> {
   const server = serverLabel(url);
-  const { connection, sqlMode } = await connectForAudit(url);
+  // The flags win; otherwise the fleet's entry for this host and port says (as it does for the provider).
+  const configured = tls.tls === undefined && tls.ca === undefined ? serverForUrl(url) : undefined;
+  const ssl = mysqlSslOptions(configured?.tls ?? tls.tls, configured ? configured.ca : tls.ca);
+  const { connection, sqlMode } = await connectForAudit(url, ssl);
   try {
     const scopes: MysqlInstanceScope[] = instances.map((instance) => instance.mysql);
     const before = await readMysqlState(connection);
@@ -249,6 +261,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
           "mysql-url": { type: "string" },
           "mongo-url": { type: "string" },
           instances: { type: "string" },
+          "mysql-tls": { type: "string" },
+          "mysql-ca": { type: "string" },
           fix: { type: "boolean", default: false },
           json: { type: "boolean", default: false },
           help: { type: "boolean", default: false },
@@ -281,7 +295,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       remainingFindings: 0,
       warnings: 0,
     };
-    if (mysqlUrl) report.mysql = await auditMysql(mysqlUrl, instances, fix, redactor);
+    const tls = { tls: parseTlsFlag(parsed["mysql-tls"]), ...(parsed["mysql-ca"] !== undefined ? { ca: parsed["mysql-ca"] } : {}) };
+    if (mysqlUrl) report.mysql = await auditMysql(mysqlUrl, instances, fix, redactor, tls);
     if (mongoUrl) report.mongo = await auditMongo(mongoUrl, instances, fix, redactor);
     const entries = [...(report.mysql?.accounts ?? []), ...(report.mysql ? [report.mysql.public] : []), ...(report.mongo?.users ?? [])];
     report.changed = entries.flatMap((entry) => entry.applied).some((result) => result.error === undefined);
@@ -291,7 +306,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(redactor.scrub(json ? JSON.stringify(report, null, 2) : renderText(report)) + "\n");
     return report.remainingFindings === 0 ? 0 : 1;
   } catch (error) {
-    const known = error instanceof UsageError || error instanceof InstancesError || error instanceof StackFileError || error instanceof AdoptError || error instanceof SqlModeError;
+    const known = error instanceof UsageError || error instanceof InstancesError || error instanceof StackFileError || error instanceof AdoptError || error instanceof SqlModeError || error instanceof TlsSettingError;
     const message = redactor.scrub(error instanceof Error ? error.message : String(error));
     const text = known ? message : `server error (connection or query): ${message}`;
     if (json) process.stdout.write(`${JSON.stringify({ error: text })}\n`);

@@ -19,8 +19,14 @@ export class SqlModeError extends Error {}
  * server's global one is (NO_BACKSLASH_ESCAPES, ANSI_QUOTES, ORACLE…), then
  * reads it back: the audit refuses to run in a session whose mode it did not choose.
  */
-export async function connectForAudit(url: string): Promise<{ connection: Connection; sqlMode: string }> {
-  const connection = await mysql.createConnection({ uri: url, connectTimeout: 10000, multipleStatements: false, charset: "utf8mb4" });
+export async function connectForAudit(url: string, ssl?: mysql.SslOptions): Promise<{ connection: Connection; sqlMode: string }> {
+  const connection = await mysql.createConnection({
+    uri: url,
+    connectTimeout: 10000,
+    multipleStatements: false,
+    charset: "utf8mb4",
+    ...(ssl ? { ssl } : {}),
+  });
   try {
     try {
       await connection.query(`SET SESSION sql_mode = '${AUDIT_SQL_MODE}'`);
