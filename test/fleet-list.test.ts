@@ -36,7 +36,7 @@ describe("fleet list", () => {
     const rows = readInventory(root);
     assert.deepEqual(rows.map((r) => r.stack), ["bad-value", "broken-yaml", "pr-1", "pr-2", "site-a"]);
     const byStack = Object.fromEntries(rows.map((r) => [r.stack, r]));
-    assert.match(byStack["broken-yaml"].problems.join(), /Pulumi\.broken-yaml\.yaml: not valid YAML/);
+    assert.match(byStack["broken-yaml"].problems.join(), /Pulumi\.broken-yaml\.yaml line \d+, column \d+: not valid YAML/);
     assert.match(byStack["bad-value"].problems.join("\n"), /subDomain: must not start with "studio"/);
     assert.equal(byStack["bad-value"].lifecycle, "sandbox", "what can be read plainly is still shown");
     const site = byStack["site-a"];
