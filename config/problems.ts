@@ -57,7 +57,8 @@ function formatIssues(key: string, schema: z.ZodType, issues: readonly z.core.$Z
     if (issue.code === "invalid_union") {
       // A name or an object with a name: the branch of the value's own type says what is wrong inside it (a misspelt key).
       const fitting = issue.errors.filter((branch) => !branch.some((inner) => inner.code === "invalid_type" && inner.path.length === 0));
-      if (fitting.length === 1) {
+      // Only for what lies inside the value (a key of the object branch): about the value itself, the union's own message says more.
+      if (fitting.length === 1 && fitting[0].every((inner) => inner.path.length > 0 || inner.code === "unrecognized_keys")) {
         const inner = fitting[0].map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })) as z.core.$ZodIssue[];
         lines.push(...formatIssues(key, schema, inner, hints));
         continue;
