@@ -613,6 +613,26 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
         assert.equal(existsSync(output), false, "no playbook ran");
         assert.deepEqual(leftovers(), []);
       });
+
+    // GitHub serves every pull request's head as refs/pull/<N>/head of the allowed repository, and
+    // git fetch resolves "pull/7/head" there; a leading + (force) hid it from the generator's check.
+    for (const ref of ["+pull/7/head", "+refs/pull/7/head", "^main", "pull/7/head:refs/heads/x"])
+      it(`refuses the refspec ${JSON.stringify(ref)} before git runs (a pull request's head would run on the deploy machine)`, async () => {
+        const work = join(scratch, "configuration-work");
+        const evil = join(scratch, "evil-ran");
+        execFileSync("git", ["-C", work, "checkout", "-q", "-b", "attacker"]);
+        writeFileSync(
+          join(work, "playbooks", "probe.yml"),
+          `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.file: { path: "${evil}", state: touch }\n`,
+        );
+        execFileSync("git", ["-C", work, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-am", "attacker"]);
+        execFileSync("git", ["-C", work, "push", "-q", bare, "attacker:refs/pull/7/head"]);
+        const result = await runWrapper(gitEnv(ref), request({ probe: {} }));
+        assert.equal(result.status, 64, result.stderr);
+        assert.match(result.stderr, /OPENEDX_IM_CONFIGURATION_REF: .* is not a git ref/);
+        assert.equal(existsSync(evil), false, "the pull request's playbook did not run");
+        assert.equal(existsSync(output), false, "no playbook ran");
+      });
   });
 });
 

@@ -137,7 +137,9 @@ export function readSettings(env: Env): Settings {
         "OPENEDX_IM_CONFIGURATION_REPOSITORY: must be an https:// or ssh:// URL, user@host:path, or an absolute path to a local repository",
       );
     if (configurationRef === undefined) problems.push("OPENEDX_IM_CONFIGURATION_REF: required (the branch, tag or commit to check out)");
-    else if (configurationRef.startsWith("-") || /[\0-\x1f\x7f]/.test(configurationRef))
+    // git fetch reads its argument as a refspec: a leading + (force) or ^ (negative), or a :, would
+    // make it fetch or write something other than the named branch, tag or commit.
+    else if (/^[-+^]/.test(configurationRef) || /[\0-\x20\x7f:]/.test(configurationRef))
       problems.push(`OPENEDX_IM_CONFIGURATION_REF: ${JSON.stringify(configurationRef)} is not a git ref`);
   }
   const playbook = text("OPENEDX_IM_PLAYBOOK", "openedx_native.yml") ?? "openedx_native.yml";
