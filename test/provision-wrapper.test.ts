@@ -9,6 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 
+import { PROVISION_COMMAND } from "../components/provisioning";
 import { childEnvironment, pipEnvironment } from "../scripts/provision/environment";
 import { parseGuardLine } from "../scripts/provision/guard";
 import { knownHostsLine, parseHostPublicKey } from "../scripts/provision/host-key";
@@ -496,6 +497,28 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
     await new Promise((r) => setTimeout(r, 500));
     for (const dir of [tmp, home])
       for (const needle of [secret, keyBody]) assert.deepEqual(filesContaining(dir, needle), [], `a file under ${dir} holds a secret`);
+    assert.deepEqual(leftovers(), [], "the private directory is gone");
+  });
+
+  it("when the command provider's shell is killed (sh -c, SIGKILL on cancel), stops the playbook within seconds", async () => {
+    // @pulumi/command runs the create command with `/bin/sh -c` and, on a cancel or a timeout, kills that
+    // shell alone: the wrapper, a child of the shell (dash does not exec), must not run on as an orphan.
+    const sleepFor = "47.25";
+    const base: Record<string, string> = {};
+    for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith("OPENEDX_IM_")) base[name] = value;
+    const shell = spawn("/bin/sh", ["-c", PROVISION_COMMAND], { cwd: ROOT, env: { ...base, ...localEnv() }, stdio: ["pipe", "ignore", "ignore"] });
+    shell.stdin?.end(JSON.stringify({ variables: { probe_output: output, probe: {}, probe_sleep: sleepFor } }));
+    const started = Date.now();
+    while (processesRunning(`sleep ${sleepFor}`) === 0) {
+      assert.ok(Date.now() - started < 60_000, "the slow task never started");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    shell.kill("SIGKILL");
+    const killed = Date.now();
+    while (processesRunning(`sleep ${sleepFor}`) > 0 && Date.now() - killed < 15_000) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(processesRunning(`sleep ${sleepFor}`), 0, "the playbook's task still runs after the shell was killed");
+    assert.ok((Date.now() - killed) / 1000 < 10, "took too long");
+    await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(leftovers(), [], "the private directory is gone");
   });
 

@@ -455,6 +455,17 @@ export async function provision(settings: Settings, request: Request, env: Env, 
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  // @pulumi/command runs `sh -c <command>` and, on a cancel or a timeout, SIGKILLs that shell
+  // alone; the wrapper (its child: dash does not exec) would run on as an orphan. A new parent
+  // means the old one died: stop everything as for a signal.
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid === parent) return;
+    log.write(`\n[openedx-im] the parent process ${parent} is gone; stopping\n`);
+    cleanUp();
+    process.exit(143);
+  }, 500);
+  orphanWatch.unref();
 
   // With a key, the wrapper's own agent holds it (and nothing else); without one, the operator's agent is used.
   const useOwnAgent = request.sshPrivateKey !== undefined;
@@ -597,6 +608,7 @@ export async function provision(settings: Settings, request: Request, env: Env, 
     if (error instanceof StepFailed) return error.exitCode === 0 ? 1 : error.exitCode;
     return 1;
   } finally {
+    clearInterval(orphanWatch);
     cleanUp();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
