@@ -46,11 +46,14 @@ export const subDomainSchema = z.string().superRefine((value, ctx) => {
   description: "DNS labels under baseDomain, not starting with a reserved prefix",
 });
 
-/** A ref git accepts and no shell would read as syntax: branch names, tags, SHAs. */
-const GIT_REF = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._\/+-]{1,255}(?<!\.lock)(?<![./])$/;
+/**
+ * A ref git accepts and no shell would read as syntax: branch names, tags, SHAs.
+ * No leading + (git fetch reads it as a refspec's force flag and fetches what follows).
+ */
+const GIT_REF = /^(?![-+])(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._\/+-]{1,255}(?<!\.lock)(?<![./])$/;
 export const gitRefSchema = z
   .string()
-  .regex(GIT_REF, "must be a git branch, tag or commit SHA (letters, digits, . _ / + -; no '..', no leading '-')");
+  .regex(GIT_REF, "must be a git branch, tag or commit SHA (letters, digits, . _ / + -; no '..', no leading '-' or '+')");
 
 export const gitRepositorySchema = z
   .string()

@@ -9,6 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 
+import { PROVISION_COMMAND } from "../components/provisioning";
 import { childEnvironment, pipEnvironment } from "../scripts/provision/environment";
 import { parseGuardLine } from "../scripts/provision/guard";
 import { knownHostsLine, parseHostPublicKey } from "../scripts/provision/host-key";
@@ -599,6 +600,28 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
     assert.deepEqual(leftovers(), [], "the private directory is gone");
   });
 
+  it("when the command provider's shell is killed (sh -c, SIGKILL on cancel), stops the playbook within seconds", async () => {
+    // @pulumi/command runs the create command with `/bin/sh -c` and, on a cancel or a timeout, kills that
+    // shell alone: the wrapper, a child of the shell (dash does not exec), must not run on as an orphan.
+    const sleepFor = "47.25";
+    const base: Record<string, string> = {};
+    for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith("OPENEDX_IM_")) base[name] = value;
+    const shell = spawn("/bin/sh", ["-c", PROVISION_COMMAND], { cwd: ROOT, env: { ...base, ...localEnv() }, stdio: ["pipe", "ignore", "ignore"] });
+    shell.stdin?.end(JSON.stringify({ variables: { probe_output: output, probe: {}, probe_sleep: sleepFor } }));
+    const started = Date.now();
+    while (processesRunning(`sleep ${sleepFor}`) === 0) {
+      assert.ok(Date.now() - started < 60_000, "the slow task never started");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    shell.kill("SIGKILL");
+    const killed = Date.now();
+    while (processesRunning(`sleep ${sleepFor}`) > 0 && Date.now() - killed < 15_000) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(processesRunning(`sleep ${sleepFor}`), 0, "the playbook's task still runs after the shell was killed");
+    assert.ok((Date.now() - killed) / 1000 < 10, "took too long");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(leftovers(), [], "the private directory is gone");
+  });
+
   describe("over SSH to a local sshd, the VM's host key pinned", () => {
     let sshd: ChildProcess | undefined;
     let port: number;
@@ -712,6 +735,26 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
         assert.equal(existsSync(join(ROOT, "INJECTED")), false);
         assert.equal(existsSync(output), false, "no playbook ran");
         assert.deepEqual(leftovers(), []);
+      });
+
+    // GitHub serves every pull request's head as refs/pull/<N>/head of the allowed repository, and
+    // git fetch resolves "pull/7/head" there; a leading + (force) hid it from the generator's check.
+    for (const ref of ["+pull/7/head", "+refs/pull/7/head", "^main", "pull/7/head:refs/heads/x"])
+      it(`refuses the refspec ${JSON.stringify(ref)} before git runs (a pull request's head would run on the deploy machine)`, async () => {
+        const work = join(scratch, "configuration-work");
+        const evil = join(scratch, "evil-ran");
+        execFileSync("git", ["-C", work, "checkout", "-q", "-b", "attacker"]);
+        writeFileSync(
+          join(work, "playbooks", "probe.yml"),
+          `- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.file: { path: "${evil}", state: touch }\n`,
+        );
+        execFileSync("git", ["-C", work, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-am", "attacker"]);
+        execFileSync("git", ["-C", work, "push", "-q", bare, "attacker:refs/pull/7/head"]);
+        const result = await runWrapper(gitEnv(ref), request({ probe: {} }));
+        assert.equal(result.status, 64, result.stderr);
+        assert.match(result.stderr, /OPENEDX_IM_CONFIGURATION_REF: .* is not a git ref/);
+        assert.equal(existsSync(evil), false, "the pull request's playbook did not run");
+        assert.equal(existsSync(output), false, "no playbook ran");
       });
   });
 });

@@ -142,7 +142,9 @@ export function readSettings(env: Env): Settings {
         "OPENEDX_IM_CONFIGURATION_REPOSITORY: must be an https:// or ssh:// URL, user@host:path, or an absolute path to a local repository",
       );
     if (configurationRef === undefined) problems.push("OPENEDX_IM_CONFIGURATION_REF: required (the branch, tag or commit to check out)");
-    else if (configurationRef.startsWith("-") || /[\0-\x1f\x7f]/.test(configurationRef))
+    // git fetch reads its argument as a refspec: a leading + (force) or ^ (negative), or a :, would
+    // make it fetch or write something other than the named branch, tag or commit.
+    else if (/^[-+^]/.test(configurationRef) || /[\0-\x20\x7f:]/.test(configurationRef))
       problems.push(`OPENEDX_IM_CONFIGURATION_REF: ${JSON.stringify(configurationRef)} is not a git ref`);
   }
   const playbook = text("OPENEDX_IM_PLAYBOOK", "openedx_native.yml") ?? "openedx_native.yml";
@@ -484,6 +486,17 @@ export async function provision(settings: Settings, request: Request, env: Env, 
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  // @pulumi/command runs `sh -c <command>` and, on a cancel or a timeout, SIGKILLs that shell
+  // alone; the wrapper (its child: dash does not exec) would run on as an orphan. A new parent
+  // means the old one died: stop everything as for a signal.
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid === parent) return;
+    log.write(`\n[openedx-im] the parent process ${parent} is gone; stopping\n`);
+    cleanUp();
+    process.exit(143);
+  }, 500);
+  orphanWatch.unref();
 
   // With a key, the wrapper's own agent holds it (and nothing else); without one, the operator's agent is used.
   const useOwnAgent = request.sshPrivateKey !== undefined;
@@ -647,6 +660,7 @@ export async function provision(settings: Settings, request: Request, env: Env, 
     return 1;
   } finally {
     clearInterval(heartbeat);
+    clearInterval(orphanWatch);
     cleanUp();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -21,7 +21,9 @@ type FieldSetting = "openedx_release" | "configuration_version" | "edx_ansible_s
  */
 export const FIELD_SETTINGS: ReadonlyMap<string, [RegExp, string]> = new Map<string, [RegExp, string]>([
   ["openedx_release", [/^[a-z][a-z0-9.-]*$/, "a release name such as redwood"]],
-  ["configuration_version", [/^(?!-)[A-Za-z0-9._/+-]{1,255}$/, "a branch or tag of the configuration repository"]],
+  // No leading + either: git reads it as refspec syntax (force) and fetches the name after it,
+  // so "+pull/7/head" would slip past FOREIGN_CODE_REF below.
+  ["configuration_version", [/^(?![-+])[A-Za-z0-9._/+-]{1,255}$/, "a branch or tag of the configuration repository"]],
   ["edx_ansible_source_repo", [/^https:\/\/[A-Za-z0-9.-]+(:[0-9]+)?\/[A-Za-z0-9._/-]+$/, "an https:// repository URL"]],
   ["configuration_playbook_name", [/^[A-Za-z0-9_][A-Za-z0-9_./-]*\.ya?ml$/, "a playbook file name such as openedx_native.yml"]],
 ]);

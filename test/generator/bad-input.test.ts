@@ -96,6 +96,17 @@ const BAD_CASES: BadCase[] = [
     expect: /^Settings\.configuration_version: "0123456789abcdef0123456789abcdef01234567" looks like a commit SHA/,
   },
   {
+    // git reads a leading + as refspec syntax (force) and resolves pull/7/head to refs/pull/7/head.
+    title: "a pull request's head behind a refspec +",
+    body: settingsBody("configuration_version: +pull/7/head"),
+    expect: /^Settings\.configuration_version: must be a branch or tag of the configuration repository$/,
+  },
+  {
+    title: "a commit SHA behind a refspec +",
+    body: settingsBody("configuration_version: +0123456789abcdef0123456789abcdef01234567"),
+    expect: /^Settings\.configuration_version: must be a branch or tag of the configuration repository$/,
+  },
+  {
     title: "a YAML tag",
     body: settingsBody("EDXAPP_X: !!python/object/apply:os.system ['id']"),
     expect: /^Settings: YAML refused: Unresolved tag/,
