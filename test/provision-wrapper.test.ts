@@ -13,7 +13,6 @@ import { PROVISION_COMMAND } from "../components/provisioning";
 import { childEnvironment, pipEnvironment } from "../scripts/provision/environment";
 import { parseGuardLine } from "../scripts/provision/guard";
 import { knownHostsLine, parseHostPublicKey } from "../scripts/provision/host-key";
-import { PROVISION_COMMAND } from "../components/provisioning";
 import { AnsibleProgress, MAX_PROGRESS_LINE, formatElapsed, printable } from "../scripts/provision/progress";
 import { isRepositoryLocation, mask, parseRequest, readSettings, secretsToMask } from "../scripts/provision/provision";
 import { markUntrusted, variableProblems } from "../scripts/provision/variables";
@@ -600,13 +599,15 @@ describe("provisioning wrapper (real ansible-playbook, local connection)", funct
     assert.deepEqual(leftovers(), [], "the private directory is gone");
   });
 
-  it("when the command provider's shell is killed (sh -c, SIGKILL on cancel), stops the playbook within seconds", async () => {
-    // @pulumi/command runs the create command with `/bin/sh -c` and, on a cancel or a timeout, kills that
-    // shell alone: the wrapper, a child of the shell (dash does not exec), must not run on as an orphan.
+  it("when a shell that did not hand over is killed, the orphaned wrapper stops the playbook within seconds", async () => {
+    // The second line of defence behind `exec`: started without it, the wrapper is the child of a shell
+    // (dash does not exec by itself); when that shell is SIGKILLed, the wrapper must not run on as an orphan.
     const sleepFor = "47.25";
     const base: Record<string, string> = {};
     for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith("OPENEDX_IM_")) base[name] = value;
-    const shell = spawn("/bin/sh", ["-c", PROVISION_COMMAND], { cwd: ROOT, env: { ...base, ...localEnv() }, stdio: ["pipe", "ignore", "ignore"] });
+    const withoutExec = PROVISION_COMMAND.replace(/^exec /, "");
+    assert.notEqual(withoutExec, PROVISION_COMMAND, "the command hands over with exec");
+    const shell = spawn("/bin/sh", ["-c", withoutExec], { cwd: ROOT, env: { ...base, ...localEnv() }, stdio: ["pipe", "ignore", "ignore"] });
     shell.stdin?.end(JSON.stringify({ variables: { probe_output: output, probe: {}, probe_sleep: sleepFor } }));
     const started = Date.now();
     while (processesRunning(`sleep ${sleepFor}`) === 0) {
