@@ -325,6 +325,8 @@ class Runner {
     private readonly log: WriteStream,
     private readonly killGraceSeconds: number,
     private readonly guard: Guard,
+    /** The log outlives the run (and a hard kill): each line reaches it masked, like the progress lines. */
+    private readonly maskLine: (line: string) => string,
   ) {}
 
   run(program: string, args: string[], options: RunOptions): Promise<number> {
@@ -369,12 +371,14 @@ class Runner {
       armLineTimer();
       const pending: Record<"stdout" | "stderr", string> = { stdout: "", stderr: "" };
       const onData = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
-        this.log.write(chunk);
         armLineTimer();
         pending[stream] += chunk.toString("utf8");
         const lines = pending[stream].split("\n");
         pending[stream] = lines.pop() ?? "";
-        for (const line of lines) options.onLine?.(line);
+        for (const line of lines) {
+          this.log.write(`${this.maskLine(line)}\n`);
+          options.onLine?.(line);
+        }
       };
       child.stdout?.on("data", onData("stdout"));
       child.stderr?.on("data", onData("stderr"));
@@ -396,7 +400,11 @@ class Runner {
           this.children.delete(child.pid);
           this.guard.tell({ kind: "done", pid: child.pid });
         }
-        for (const stream of ["stdout", "stderr"] as const) if (pending[stream]) options.onLine?.(pending[stream]);
+        for (const stream of ["stdout", "stderr"] as const)
+          if (pending[stream]) {
+            this.log.write(`${this.maskLine(pending[stream])}\n`);
+            options.onLine?.(pending[stream]);
+          }
         this.log.write(`[openedx-im] ${program} exited ${code ?? `on ${signal}`}\n`);
         if (timedOut !== undefined) reject(new TimeoutError(`${program}: ${timedOut}`));
         else resolvePromise(code ?? 1);
@@ -467,7 +475,7 @@ export async function provision(settings: Settings, request: Request, env: Env, 
   const privateDir = mkdtempSync(join(tmpdir(), "openedx-im-provision-"));
   guard.tell({ kind: "path", path: privateDir });
   let workDir: string | undefined;
-  const runner = new Runner(log, settings.killGraceSeconds, guard);
+  const runner = new Runner(log, settings.killGraceSeconds, guard, (line) => mask(line, secrets));
   let agent: ChildProcess | undefined;
   const varsPipe = join(privateDir, "variables.fifo");
   let feeding: WriteStream | undefined;
