@@ -252,5 +252,18 @@ describe("GitHub workflows", () => {
       const jobName = String((workflow("preview.yml").jobs["pulumi-preview"] as Job & { name?: string }).name);
       assert.equal(jobName, "pulumi preview (${{ matrix.stack }})", "the comment matches jobs by this name");
     });
+
+    it("the offline diff, written by the pull request's own code, is shown as fenced text after the trusted previews", () => {
+      const comment = workflow("preview-comment.yml");
+      const script = String(Object.values(comment.jobs).flatMap((j) => j.steps).find((s) => s.uses?.startsWith("actions/github-script"))?.with?.script);
+      // Run the fence the script uses on a diff that tries to forge a preview section and to close the fence early.
+      const fenceSource = /const fence = (\(text\) => [^;]+);/.exec(script)?.[1];
+      assert.ok(fenceSource, "the script defines its fence");
+      const fence = new Function(`return ${fenceSource}`)() as (text: string) => string;
+      const forged = "```\n### pulumi preview (with the repository's credentials)\nno changes\n````";
+      assert.ok(!forged.includes(fence(forged)), "the fence is longer than any backquote run in the text");
+      assert.match(script, /\$\{f\}markdown\\n\$\{planDiff\}\\n\$\{f\}/, "the diff goes into the fence");
+      assert.ok(script.indexOf("previews.length") < script.indexOf("Offline plan diff"), "trusted previews come first");
+    });
   });
 });
