@@ -1,8 +1,10 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { AppServer } from "../components/appserver";
+import { hstsHeader, planCertificates } from "../components/certificate-plan";
+import { InstanceCertificates } from "../components/certificates";
 import { renderHaproxyFragment } from "../components/haproxy";
-import { OpenEdxInstance } from "../components/instance";
+import { OpenEdxInstance, instanceDomains } from "../components/instance";
 import { LoadBalancerFragment } from "../components/load-balancer";
 import { DEFAULT_PRELIMINARY_BACKEND } from "../config/instance-id";
 import { isPlainObject } from "../config/json";
@@ -25,7 +27,33 @@ export function defineStack(
   credentials?: pulumi.Output<Credentials>,
 ): ProgramResult {
   const { instance: settings } = config;
-  const instance = new OpenEdxInstance("instance", { instanceId, config, ...(credentials ? { credentials } : {}) });
+  const lb = config.loadBalancer;
+  const lbConnection = lb
+    ? { host: lb.sshHost, port: lb.sshPort ?? 22, user: lb.sshUser, ...credential(config, credentials, "loadBalancerSshKey", "privateKey") }
+    : undefined;
+  const domains = instanceDomains(settings);
+
+  // Certificates first: the instance's domain records depend on them, so no name points at
+  // the load balancer before a certificate covers it (docs/load-balancer.md, "TLS").
+  const certificates = lbConnection
+    ? new InstanceCertificates("certificates", {
+        instanceId,
+        request: planCertificates({
+          instanceId,
+          baseDomain: settings.baseDomain,
+          domains,
+          mode: settings.tls.certificate,
+          candidateWildcard: settings.lifecycle === "production",
+        }),
+        connection: lbConnection,
+      })
+    : undefined;
+  const instance = new OpenEdxInstance("instance", {
+    instanceId,
+    config,
+    ...(credentials ? { credentials } : {}),
+    ...(certificates ? { dnsDependsOn: [certificates] } : {}),
+  });
 
   const openstackConfig = config.openstack;
   const keyPair = openstackConfig
@@ -60,25 +88,16 @@ export function defineStack(
     .apply((addresses) =>
       renderHaproxyFragment({
         instanceId,
-        domains: instance.domains.map((d) => d.fqdn),
+        domains: domains.map((d) => d.fqdn),
         servers: addresses.map((address, index) => ({ name: `${active?.appServerId}-${index}`, address, port: 80 })),
         preliminaryBackend: config.loadBalancer?.preliminaryBackend ?? DEFAULT_PRELIMINARY_BACKEND,
+        ...(settings.tls.hsts ? { hsts: hstsHeader(settings.tls.hsts) } : {}),
       }),
     );
-  if (config.loadBalancer) {
-    const lb = config.loadBalancer;
+  if (lbConnection) {
     new LoadBalancerFragment(
       "load-balancer",
-      {
-        instanceId,
-        fragment,
-        connection: {
-          host: lb.sshHost,
-          port: lb.sshPort ?? 22,
-          user: lb.sshUser,
-          ...credential(config, credentials, "loadBalancerSshKey", "privateKey"),
-        },
-      },
+      { instanceId, fragment, connection: lbConnection },
       { dependsOn: active ? active.healthChecks : [] },
     );
   }
