@@ -109,11 +109,15 @@ export interface HstsSettings {
   preload?: boolean;
 }
 
-/** The Strict-Transport-Security header value. */
+/**
+ * The Strict-Transport-Security header value. Directives are joined by ";" without a space
+ * (RFC 6797 allows it), so the HAProxy line needs no quoting and the apply script's
+ * whitelist can match it exactly.
+ */
 export function hstsHeader(hsts: HstsSettings): string {
   if (!Number.isInteger(hsts.maxAge) || hsts.maxAge < 0)
     throw new Error(`tls.hsts.maxAge ${JSON.stringify(hsts.maxAge)} must be a whole number of seconds`);
-  return [`max-age=${hsts.maxAge}`, ...(hsts.includeSubDomains ? ["includeSubDomains"] : []), ...(hsts.preload ? ["preload"] : [])].join("; ");
+  return [`max-age=${hsts.maxAge}`, ...(hsts.includeSubDomains ? ["includeSubDomains"] : []), ...(hsts.preload ? ["preload"] : [])].join(";");
 }
 
 function sorted(values: string[]): string[] {

@@ -90,8 +90,8 @@ export function renderHaproxyFragment(input: HaproxyFragmentInput): HaproxyFragm
     throw new Error(`haproxy fragment: cookieName "${cookieName}" may hold only letters, digits, "_" and "-"`);
   const interval = positiveInteger("healthCheckIntervalSeconds", input.healthCheckIntervalSeconds ?? 5);
   const serverTimeout = input.serverTimeoutSeconds === undefined ? undefined : positiveInteger("serverTimeoutSeconds", input.serverTimeoutSeconds);
-  if (input.hsts !== undefined && !/^max-age=\d+(; includeSubDomains)?(; preload)?$/.test(input.hsts))
-    throw new Error(`haproxy fragment: hsts ${JSON.stringify(input.hsts)} must be a Strict-Transport-Security value such as "max-age=31536000; includeSubDomains"`);
+  if (input.hsts !== undefined && !/^max-age=\d{1,9}(;includeSubDomains)?(;preload)?$/.test(input.hsts))
+    throw new Error(`haproxy fragment: hsts ${JSON.stringify(input.hsts)} must be a Strict-Transport-Security value such as "max-age=31536000;includeSubDomains"`);
 
   // Health checks run only when there is a choice: with a single appserver a
   // failed check would turn a slow answer into a 503 for everyone.
@@ -109,7 +109,7 @@ export function renderHaproxyFragment(input: HaproxyFragmentInput): HaproxyFragm
     `    default-server inter ${interval}s fall 3 rise 2`,
     ...(serverTimeout === undefined ? [] : [`    timeout server ${serverTimeout}s`]),
     // Only over HTTPS: a browser must learn it from a connection it trusts.
-    ...(input.hsts === undefined ? [] : [`    http-response set-header Strict-Transport-Security "${input.hsts}" if { ssl_fc }`]),
+    ...(input.hsts === undefined ? [] : [`    http-response set-header Strict-Transport-Security ${input.hsts} if { ssl_fc }`]),
     ...servers.map((server) => `    server ${server.name} ${hostPort(server)} cookie ${server.name}${checked ? " check" : ""}`),
   ];
   const target = servers.length === 0 ? input.preliminaryBackend : backendName;

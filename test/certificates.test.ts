@@ -63,7 +63,7 @@ describe("certificate plan", () => {
   });
 
   it("writes HSTS as a header value, and only over HTTPS in the backend", () => {
-    assert.equal(hstsHeader({ maxAge: 31536000, includeSubDomains: true, preload: true }), "max-age=31536000; includeSubDomains; preload");
+    assert.equal(hstsHeader({ maxAge: 31536000, includeSubDomains: true, preload: true }), "max-age=31536000;includeSubDomains;preload");
     assert.equal(hstsHeader({ maxAge: 300 }), "max-age=300");
     const fragment = renderHaproxyFragment({
       instanceId: "mitx",
@@ -72,7 +72,7 @@ describe("certificate plan", () => {
       preliminaryBackend: "openedx-im-preliminary",
       hsts: hstsHeader({ maxAge: 300, includeSubDomains: true }),
     });
-    assert.match(fragment.config, /^    http-response set-header Strict-Transport-Security "max-age=300; includeSubDomains" if \{ ssl_fc \}$/m);
+    assert.match(fragment.config, /^    http-response set-header Strict-Transport-Security max-age=300;includeSubDomains if \{ ssl_fc \}$/m);
     assert.throws(
       () => renderHaproxyFragment({ instanceId: "x", domains: ["a.example.org"], servers: [], preliminaryBackend: "p", hsts: 'max-age=1" if TRUE' }),
       /hsts .* must be a Strict-Transport-Security value/,

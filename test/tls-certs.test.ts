@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
-import { planCertificates, type CertificateMode, type CertificateRequest } from "../components/certificate-plan";
+import { hstsHeader, planCertificates, type CertificateMode, type CertificateRequest } from "../components/certificate-plan";
 import { deriveDomains, type DomainOptions } from "../components/domains";
 import { renderHaproxyFragment } from "../components/haproxy";
 import { applyRequest } from "../components/load-balancer";
@@ -30,12 +30,13 @@ describe("openedx-im-certs (real HAProxy, pebble, challtestsrv, lego)", function
   let backend: NamedBackend;
   const env = () => lb.env({ OPENEDX_IM_CERTS_CONFIG: acme.configFile });
   const certs = (command: string, body?: unknown) => runCertsScript(command, body, env());
-  const route = async (instanceId: string, domains: string[]) => {
+  const route = async (instanceId: string, domains: string[], hsts?: string) => {
     const fragment = renderHaproxyFragment({
       instanceId,
       domains,
       servers: [{ name: "a-0", address: "127.0.0.1", port: backend.port }],
       preliminaryBackend: "openedx-im-preliminary",
+      ...(hsts ? { hsts } : {}),
     });
     const applied = await runApplyScript("apply", applyRequest(instanceId, fragment), lb.env());
     assert.equal(applied.status, 0, applied.stderr);
@@ -98,6 +99,15 @@ describe("openedx-im-certs (real HAProxy, pebble, challtestsrv, lego)", function
     assert.deepEqual(answer, { status: 301, location: "https://studio.courses.mitx.tls.test/courses?page=2" });
     const challenge = await httpGet(`${lb.url}/.well-known/acme-challenge/x`, "courses.mitx.tls.test");
     assert.equal(challenge.status, 503); // lego is not listening now: the challenge backend answers, not a redirect
+  });
+
+  it("sends the instance's HSTS header on HTTPS answers once the apply script has installed it", async () => {
+    const prod = request("prod", "courses", "mitx.tls.test", "instance");
+    assert.equal((await httpsGet(lb.tlsPort!, "courses.mitx.tls.test", root)).headers["strict-transport-security"], undefined);
+    await route("prod", prod.domains, hstsHeader({ maxAge: 300, includeSubDomains: true }));
+    const answer = await httpsGet(lb.tlsPort!, "studio.courses.mitx.tls.test", root);
+    assert.equal(answer.headers["strict-transport-security"], "max-age=300;includeSubDomains");
+    await route("prod", prod.domains);
   });
 
   it("gives a second sandbox the shared wildcard without obtaining another certificate", async () => {
