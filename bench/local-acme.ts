@@ -250,7 +250,7 @@ export function httpsGet(
   port: number,
   host: string,
   ca: string,
-  options: { path?: string; agent?: import("node:https").Agent | false; timeoutMs?: number } = {},
+  options: { path?: string; agent?: import("node:https").Agent | false; timeoutMs?: number; headers?: Record<string, string> } = {},
 ): Promise<HttpsAnswer> {
   return new Promise((done, fail) => {
     const request = httpsRequest(
@@ -259,7 +259,7 @@ export function httpsGet(
         port,
         path: options.path ?? "/",
         servername: host,
-        headers: { host },
+        headers: { ...options.headers, host },
         ca,
         agent: options.agent ?? false,
         timeout: options.timeoutMs ?? 10_000,

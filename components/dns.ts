@@ -88,6 +88,20 @@ export interface DnsArgs {
    * load balancer before a certificate covers it. VM records do not wait (they reach the VM).
    */
   domainRecordsDependOn?: pulumi.Resource[];
+  /**
+   * `*.candidate.<LMS record>`: the entry names of candidate appservers (production), pointing at the
+   * load balancer like the domains. Never imported: it is new in a migration too.
+   */
+  candidateWildcard?: { lmsRecordName: string };
+}
+
+/** The wildcard record of candidate entry names, `*.candidate.<LMS record name>` (the zone apex: `*.candidate`). */
+export function candidateRecords(lmsRecordName: string, target: DnsTarget): DnsRecordSpec[] {
+  const name = lmsRecordName === "@" ? "*.candidate" : `*.candidate.${lmsRecordName}`;
+  return domainRecords([{ role: "lms", fqdn: name, recordName: name }], target).map((spec) => ({
+    ...spec,
+    key: `candidates-${spec.type.toLowerCase()}`,
+  }));
 }
 
 export class Dns extends pulumi.ComponentResource {
@@ -111,6 +125,9 @@ export class Dns extends pulumi.ComponentResource {
           : { parent: this, dependsOn },
       ),
     );
+    if (args.candidateWildcard)
+      for (const spec of candidateRecords(args.candidateWildcard.lmsRecordName, args.target))
+        this.records.push(this.record(`${name}-${spec.key}`, { name: spec.name, type: spec.type, values: spec.values }, { parent: this, dependsOn }));
     this.registerOutputs({ records: this.records.map((record) => record.href) });
   }
 

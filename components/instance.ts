@@ -61,6 +61,8 @@ export interface OpenEdxInstanceArgs {
   credentials?: pulumi.Output<Credentials>;
   /** What the instance's domain records wait for (the certificate step): no name points at the load balancer before. */
   dnsDependsOn?: pulumi.Resource[];
+  /** A `*.candidate.<LMS>` record for candidate appservers' entry names (production). */
+  candidateRecord?: boolean;
 }
 
 /** The instance's domain names (LMS, Studio, ...) from its settings: the one derivation DNS, certificates and HAProxy share. */
@@ -154,6 +156,9 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
         ttl: settings.dnsTtl,
         ...(settings.adopt?.dns ? { existingRecords: settings.adopt.dns } : {}),
         ...(args.dnsDependsOn ? { domainRecordsDependOn: args.dnsDependsOn } : {}),
+        ...(args.candidateRecord && config.loadBalancer && lmsRecordName(this.domains) !== undefined
+          ? { candidateWildcard: { lmsRecordName: lmsRecordName(this.domains)! } }
+          : {}),
       },
       { parent: this },
     );
@@ -289,6 +294,10 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
   dnsRecordFor(appServerId: string, index: number, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): pulumi.Resource {
     return this.dns.vmRecord(appServerId, index, address, opts);
   }
+}
+
+function lmsRecordName(domains: InstanceDomain[]): string | undefined {
+  return domains.find((domain) => domain.role === "lms")?.recordName;
 }
 
 function dnsTarget(loadBalancer: StackConfig["loadBalancer"]): DnsTarget {

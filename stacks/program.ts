@@ -4,6 +4,7 @@ import { AppServer } from "../components/appserver";
 import { hstsHeader, planCertificates } from "../components/certificate-plan";
 import { InstanceCertificates } from "../components/certificates";
 import { renderHaproxyFragment } from "../components/haproxy";
+import type { InstanceDomain } from "../components/domains";
 import { OpenEdxInstance, instanceDomains } from "../components/instance";
 import { LoadBalancerFragment } from "../components/load-balancer";
 import { DEFAULT_PRELIMINARY_BACKEND } from "../config/instance-id";
@@ -53,6 +54,7 @@ export function defineStack(
     config,
     ...(credentials ? { credentials } : {}),
     ...(certificates ? { dnsDependsOn: [certificates] } : {}),
+    candidateRecord: candidateSite(settings, domains) !== undefined,
   });
 
   const openstackConfig = config.openstack;
@@ -83,15 +85,23 @@ export function defineStack(
   );
 
   const active = appServers.find((a) => a.appServerId === settings.activeAppServer);
+  // Production appservers not active yet: a person pins a browser to one at its candidate entry name.
+  const site = candidateSite(settings, domains);
+  const candidates = site ? appServers.filter((a) => a !== active) : [];
+  const vms = (appServer: AppServer | undefined) =>
+    pulumi.all(appServer ? appServer.addresses : []).apply((addresses) =>
+      addresses.map((address, index) => ({ name: `${appServer?.appServerId}-${index}`, address, port: 80 })),
+    );
   const fragment = pulumi
-    .all(active ? active.addresses : [])
-    .apply((addresses) =>
+    .all([vms(active), pulumi.all(candidates.map((candidate) => vms(candidate)))])
+    .apply(([servers, candidateServers]) =>
       renderHaproxyFragment({
         instanceId,
         domains: domains.map((d) => d.fqdn),
-        servers: addresses.map((address, index) => ({ name: `${active?.appServerId}-${index}`, address, port: 80 })),
+        servers,
         preliminaryBackend: config.loadBalancer?.preliminaryBackend ?? DEFAULT_PRELIMINARY_BACKEND,
         ...(settings.tls.hsts ? { hsts: hstsHeader(settings.tls.hsts) } : {}),
+        ...(site ? { candidates: candidates.map((candidate, index) => ({ id: candidate.appServerId, servers: candidateServers[index] })), candidateSite: site } : {}),
       }),
     );
   if (lbConnection) {
@@ -116,6 +126,19 @@ export function defineStack(
       haproxy: { config: fragment.apply((f) => f.config), map: fragment.apply((f) => f.map) },
     },
   };
+}
+
+/**
+ * Where candidate appservers are pinned: production instances whose LMS domain is in the zone and
+ * covered by their own certificate (`*.candidate.<LMS>`). The pin cookie is set for the LMS domain
+ * when every managed name is under it (subdomain style), else for the base domain.
+ */
+function candidateSite(settings: StackConfig["instance"], domains: InstanceDomain[]): { lmsDomain: string; cookieDomain: string } | undefined {
+  const lms = domains.find((d) => d.role === "lms");
+  if (settings.lifecycle !== "production" || settings.tls.certificate !== "instance" || lms?.recordName === undefined) return undefined;
+  const managed = domains.filter((d) => d.recordName !== undefined);
+  const underLms = managed.every((d) => d.fqdn === lms.fqdn || d.fqdn.endsWith(`.${lms.fqdn}`));
+  return { lmsDomain: lms.fqdn, cookieDomain: underLms ? lms.fqdn : settings.baseDomain };
 }
 
 /**

@@ -95,6 +95,42 @@ describe("certificate plan", () => {
   });
 });
 
+describe("candidate appservers in the fragment", () => {
+  const base = {
+    instanceId: "mitx",
+    domains: ["courses.example.org", "studio.courses.example.org"],
+    servers: [{ name: "a1-0", address: "192.0.2.1", port: 80 }],
+    preliminaryBackend: "openedx-im-preliminary",
+  };
+
+  it("routes the entry name to the instance's backend and takes the candidate's VMs out of the rotation", () => {
+    const fragment = renderHaproxyFragment({
+      ...base,
+      candidates: [{ id: "a2", servers: [{ name: "a2-0", address: "192.0.2.2", port: 80 }, { name: "a2-1", address: "192.0.2.3", port: 80 }] }],
+      candidateSite: { lmsDomain: "courses.example.org", cookieDomain: "courses.example.org" },
+    });
+    assert.match(fragment.map, /^a2\.candidate\.courses\.example\.org openedx-im-mitx$/m);
+    assert.match(fragment.config, /^    server a2-0 192\.0\.2\.2:80 cookie a2-0 weight 0$/m);
+    assert.match(fragment.config, /^    server a2-1 192\.0\.2\.3:80 cookie a2-1 weight 0$/m);
+    assert.match(fragment.config, /^    use-server a2-0 if \{ req\.cook\(openedx-im-candidate-mitx\) -m str a2 \}$/m);
+    assert.doesNotMatch(fragment.config, /["'\\]/);
+  });
+
+  it("refuses a cookie domain the LMS is not under, a bad id, and a server name used twice", () => {
+    const one = [{ id: "a2", servers: [{ name: "a2-0", address: "192.0.2.2", port: 80 }] }];
+    assert.throws(() => renderHaproxyFragment({ ...base, candidates: one, candidateSite: { lmsDomain: "courses.example.org", cookieDomain: "example.net" } }), /cookieDomain example\.net must be the LMS domain/);
+    assert.throws(() => renderHaproxyFragment({ ...base, candidates: one }), /candidates need candidateSite/);
+    assert.throws(
+      () => renderHaproxyFragment({ ...base, candidates: [{ id: "A 2", servers: one[0].servers }], candidateSite: { lmsDomain: "courses.example.org", cookieDomain: "example.org" } }),
+      /candidate id "A 2"/,
+    );
+    assert.throws(
+      () => renderHaproxyFragment({ ...base, candidates: [{ id: "a1", servers: [{ name: "a1-0", address: "192.0.2.2", port: 80 }] }], candidateSite: { lmsDomain: "courses.example.org", cookieDomain: "example.org" } }),
+      /"a1-0" is used twice/,
+    );
+  });
+});
+
 describe("certificate config", () => {
   const { [INSTANCE_KEY]: _dev, ...fleet } = readStackFile("dev").values;
   const problemsOf = (instance: Record<string, unknown>) => {
@@ -160,5 +196,18 @@ describe("certificates in the offline plans", function () {
     const [dev, prod] = plans.map((plan) => JSON.parse(String(plan.resources.find((r) => r.name === "certificates-ensure")!.inputs.stdin)));
     assert.deepEqual(dev.certificates.map((c: { name: string }) => c.name), ["wildcard.sandbox.opencraft.example"]);
     assert.deepEqual(prod.certificates.map((c: { name: string }) => c.name), ["instance.prod"]);
+  });
+
+  it("prod: the non-active appserver is a candidate at a20261120.candidate.<LMS>, whose wildcard record waits for the certificate too", () => {
+    const [dev, prod] = plans;
+    const haproxyOf = (plan: Plan) => plan.artifacts.haproxy as { config: string; map: string };
+    const map = haproxyOf(prod).map;
+    assert.match(map, /^a20261120\.candidate\.courses\.mitx\.opencraft\.example openedx-im-prod$/m);
+    assert.doesNotMatch(map, /a20261101\.candidate/);
+    const record = prod.resources.find((r) => r.name === "instance-dns-candidates-cname");
+    assert.equal(record?.inputs.name, "*.candidate.courses");
+    assert.ok(record?.dependsOn.includes(prod.resources.find((r) => r.name === "certificates-ensure")!.urn));
+    assert.equal(dev.resources.some((r) => r.name.startsWith("instance-dns-candidates")), false);
+    assert.doesNotMatch(haproxyOf(dev).config, /candidate/);
   });
 });

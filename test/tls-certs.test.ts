@@ -110,6 +110,46 @@ describe("openedx-im-certs (real HAProxy, pebble, challtestsrv, lego)", function
     await route("prod", prod.domains);
   });
 
+  it("pins a browser to a candidate appserver at its entry name, then serves it under the instance's real names over HTTPS", async () => {
+    const candidate = await startNamedBackend("candidate");
+    const prod = request("prod", "courses", "mitx.tls.test", "instance");
+    const lms = "courses.mitx.tls.test";
+    try {
+      const fragment = renderHaproxyFragment({
+        instanceId: "prod",
+        domains: prod.domains,
+        servers: [{ name: "a1-0", address: "127.0.0.1", port: backend.port }],
+        preliminaryBackend: "openedx-im-preliminary",
+        candidates: [{ id: "a2", servers: [{ name: "a2-0", address: "127.0.0.1", port: candidate.port }] }],
+        candidateSite: { lmsDomain: lms, cookieDomain: lms },
+      });
+      const applied = await runApplyScript("apply", applyRequest("prod", fragment), lb.env());
+      assert.equal(applied.status, 0, applied.stderr);
+
+      const entry = "a2.candidate.courses.mitx.tls.test";
+      const pinning = await httpsGet(lb.tlsPort!, entry, root);
+      assert.equal(pinning.status, 302);
+      assert.equal(pinning.headers.location, `https://${lms}/`);
+      assert.deepEqual(pinning.headers["set-cookie"], [`openedx-im-candidate-prod=a2;Domain=${lms};Path=/;Secure;HttpOnly;SameSite=Lax`]);
+      const pin = { cookie: "openedx-im-candidate-prod=a2" };
+      for (const domain of prod.domains) {
+        assert.equal((await httpsGet(lb.tlsPort!, domain, root, { headers: pin })).body, "candidate", domain);
+        assert.equal((await httpsGet(lb.tlsPort!, domain, root)).body, "appserver", domain);
+      }
+      // The pin wins over the active appserver's stickiness; a candidate's stickiness without the pin counts for nothing.
+      assert.equal((await httpsGet(lb.tlsPort!, lms, root, { headers: { cookie: "openedx-im-server=a1-0; openedx-im-candidate-prod=a2" } })).body, "candidate");
+      assert.equal((await httpsGet(lb.tlsPort!, lms, root, { headers: { cookie: "openedx-im-server=a2-0" } })).body, "appserver");
+      assert.equal((await httpsGet(lb.tlsPort!, lms, root, { headers: { cookie: "openedx-im-candidate-prod=a9" } })).body, "appserver");
+      const leaving = await httpsGet(lb.tlsPort!, entry, root, { path: "/leave", headers: pin });
+      assert.equal(leaving.status, 302);
+      assert.match(String(leaving.headers["set-cookie"]), /^openedx-im-candidate-prod=;.*Max-Age=0/);
+      assert.equal((await httpGet(`${lb.url}/`, entry)).status, 301);
+    } finally {
+      await route("prod", prod.domains);
+      await candidate.close();
+    }
+  });
+
   it("gives a second sandbox the shared wildcard without obtaining another certificate", async () => {
     const first = request("pr1", "pr1", SANDBOX_BASE, "shared-wildcard", { style: "dash" });
     const second = request("pr2", "pr2", SANDBOX_BASE, "shared-wildcard", { style: "dash" });
