@@ -63,6 +63,11 @@ export function candidateEntryDomain(appServerId: string, lmsDomain: string): st
   return `${appServerId}.candidate.${lmsDomain}`;
 }
 
+/** The candidate entry names a rendered backend answers (they pin a browser; they are not the site's domains). */
+export function candidateEntryDomains(config: string): string[] {
+  return [...config.matchAll(/^    http-request redirect scheme https code 301 if !\{ ssl_fc \} \{ req\.hdr\(host\),host_only,lower -m str (\S+) \}$/gm)].map((m) => m[1]);
+}
+
 /** The cookie that pins a browser to one of an instance's candidates; its value is the appserver id. */
 export function candidateCookieName(instanceId: string): string {
   return `openedx-im-candidate-${instanceId}`;

@@ -148,7 +148,7 @@ describe("certificate config", () => {
     assert.deepEqual(resolved({ ...sandbox, domains: { style: "dash" } }), { certificate: "shared-wildcard" });
     assert.deepEqual(resolved(sandbox), { certificate: "instance" });
     assert.deepEqual(
-      resolved({ name: "p", subDomain: "courses", baseDomain: "example.org", lifecycle: "production", tls: { hsts: { maxAge: 600 } } }),
+      resolved({ name: "p", subDomain: "courses", baseDomain: "example.org", lifecycle: "production", mysqlServer: "mysql-a", tls: { hsts: { maxAge: 600 } } }),
       { certificate: "instance", hsts: { maxAge: 600 } },
     );
   });
