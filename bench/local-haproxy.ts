@@ -4,7 +4,7 @@
  * (loopback port, paths, no chroot or user switch), and the apply script
  * pointed at that directory. Shared by test/lb-apply.test.ts and bench/lb-switch.ts.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent as HttpAgent, createServer as createHttpServer, request as httpRequest } from "node:http";
 import { createServer, connect } from "node:net";
@@ -15,6 +15,7 @@ export const REPO_ROOT = resolve(__dirname, "..");
 export const APPLY_SCRIPT = join(REPO_ROOT, "scripts/lb/openedx-im-lb-apply");
 export const MAIN_CONFIG_EXAMPLE = join(REPO_ROOT, "scripts/lb/haproxy.cfg.example");
 const EXAMPLE_MAP_PATH = "/etc/haproxy/openedx-im/domains.map";
+const EXAMPLE_HTTPS_MAP_PATH = "/etc/haproxy/openedx-im/https.map";
 
 export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
@@ -36,19 +37,49 @@ export interface LocalLbPaths {
   mapFile: string;
   masterSocket: string;
   lockFile: string;
+  /** TLS (openedx-im-certs): certificates, the instances' uses, the crt-list, the HTTPS map, the default certificate. */
+  certsDir: string;
+  usesDir: string;
+  crtList: string;
+  httpsMap: string;
+  defaultCert: string;
+  acmeLock: string;
 }
 
-/** The example main config with the local port, map path and hard-stop-after; root-only lines dropped. */
-export function localMainConfig(options: { port: number; mapFile: string; hardStopAfterSeconds?: number }): string {
+export interface LocalTlsOptions {
+  /** Loopback port of `bind ... ssl`. */
+  port: number;
+  crtList: string;
+  httpsMap: string;
+  defaultCert: string;
+  /** Where lego answers HTTP-01 challenges (the acme-http01 backend's server). */
+  http01Port?: number;
+}
+
+/**
+ * The example main config with the local port, map path and hard-stop-after; root-only lines dropped.
+ * Without `tls`, the HTTPS bind and the redirect to it are dropped too (plain HTTP, as before TLS).
+ */
+export function localMainConfig(options: { port: number; mapFile: string; hardStopAfterSeconds?: number; tls?: LocalTlsOptions }): string {
   const example = readFileSync(MAIN_CONFIG_EXAMPLE, "utf8");
   if (!example.includes("    bind :80\n") || !example.includes(EXAMPLE_MAP_PATH))
     throw new Error(`${MAIN_CONFIG_EXAMPLE} no longer has "bind :80" or ${EXAMPLE_MAP_PATH}; update bench/local-haproxy.ts`);
+  const tlsBind = /^    bind :443 ssl crt \S+ crt-list \S+( .*)?$/m;
+  if (!tlsBind.test(example) || !example.includes(EXAMPLE_HTTPS_MAP_PATH))
+    throw new Error(`${MAIN_CONFIG_EXAMPLE} no longer has "bind :443 ssl crt <default> crt-list <file>" or ${EXAMPLE_HTTPS_MAP_PATH}; update bench/local-haproxy.ts`);
+  const tls = options.tls;
   return example
     .split("\n")
     .filter((line) => !/^\s*(chroot|user|group|stats socket|log \/dev\/log)\b/.test(line))
+    .filter((line) => tls !== undefined || !(tlsBind.test(line) || line.includes(EXAMPLE_HTTPS_MAP_PATH)))
     .join("\n")
     .replace("    bind :80\n", `    bind 127.0.0.1:${options.port}\n`)
+    .replace(tlsBind, (line, rest: string | undefined) =>
+      tls ? `    bind 127.0.0.1:${tls.port} ssl crt ${tls.defaultCert} crt-list ${tls.crtList}${rest ?? ""}` : line,
+    )
     .replaceAll(EXAMPLE_MAP_PATH, options.mapFile)
+    .replaceAll(EXAMPLE_HTTPS_MAP_PATH, tls?.httpsMap ?? "")
+    .replace(/server lego 127\.0\.0\.1:\d+/, `server lego 127.0.0.1:${tls?.http01Port ?? 1}`)
     .replace(/hard-stop-after \S+/, `hard-stop-after ${options.hardStopAfterSeconds ?? 30}s`);
 }
 
@@ -62,6 +93,12 @@ export function makeLocalLbDir(prefix = "openedx-im-lb-"): LocalLbPaths {
     mapFile: join(dir, "openedx-im.map"),
     masterSocket: join(dir, "master.sock"),
     lockFile: join(dir, "apply.lock"),
+    certsDir: join(dir, "certs"),
+    usesDir: join(dir, "tls.d"),
+    crtList: join(dir, "crt-list"),
+    httpsMap: join(dir, "https.map"),
+    defaultCert: join(dir, "default.pem"),
+    acmeLock: join(dir, "acme.lock"),
   };
   mkdirSync(paths.confDir);
   mkdirSync(paths.mapDir);
@@ -69,7 +106,7 @@ export function makeLocalLbDir(prefix = "openedx-im-lb-"): LocalLbPaths {
   return paths;
 }
 
-/** Environment that points the apply script at a local directory. */
+/** Environment that points the apply script (and openedx-im-certs) at a local directory. */
 export function applyEnvironment(paths: LocalLbPaths, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -79,6 +116,11 @@ export function applyEnvironment(paths: LocalLbPaths, extra: Record<string, stri
     OPENEDX_IM_LB_MAP_FILE: paths.mapFile,
     OPENEDX_IM_LB_MASTER_SOCKET: paths.masterSocket,
     OPENEDX_IM_LB_LOCK_FILE: paths.lockFile,
+    OPENEDX_IM_CERTS_DIR: paths.certsDir,
+    OPENEDX_IM_CERTS_USES_DIR: paths.usesDir,
+    OPENEDX_IM_CERTS_CRT_LIST: paths.crtList,
+    OPENEDX_IM_CERTS_HTTPS_MAP: paths.httpsMap,
+    OPENEDX_IM_CERTS_ACME_LOCK: paths.acmeLock,
     ...extra,
   };
 }
@@ -113,21 +155,34 @@ export class LocalHaproxy {
     readonly paths: LocalLbPaths,
     readonly port: number,
     private readonly master: ChildProcess,
+    /** The HTTPS port when started with `tls`. */
+    readonly tlsPort?: number,
   ) {
     this.exited = new Promise((done) => master.once("exit", () => done()));
     master.stdout?.on("data", (chunk: Buffer) => (this.log += chunk.toString()));
     master.stderr?.on("data", (chunk: Buffer) => (this.log += chunk.toString()));
   }
 
-  /** Starts `haproxy -W -S <sock> -f haproxy.cfg -f conf.d`, as the Debian unit with the drop-in does. */
-  static async start(options: { hardStopAfterSeconds?: number; prefix?: string } = {}): Promise<LocalHaproxy> {
+  /**
+   * Starts `haproxy -W -S <sock> -f haproxy.cfg -f conf.d`, as the Debian unit with the drop-in does.
+   * With `tls`, also the HTTPS bind on a second loopback port, a self-signed default certificate
+   * (made here with openssl, as the preparation does) and an empty crt-list and HTTPS map.
+   */
+  static async start(options: { hardStopAfterSeconds?: number; prefix?: string; tls?: { http01Port?: number } } = {}): Promise<LocalHaproxy> {
     const paths = makeLocalLbDir(options.prefix);
     const port = await freePort();
-    writeFileSync(paths.mainConfig, localMainConfig({ port, mapFile: paths.mapFile, hardStopAfterSeconds: options.hardStopAfterSeconds }));
+    let tls: LocalTlsOptions | undefined;
+    if (options.tls) {
+      tls = { port: await freePort(), crtList: paths.crtList, httpsMap: paths.httpsMap, defaultCert: paths.defaultCert, ...(options.tls.http01Port ? { http01Port: options.tls.http01Port } : {}) };
+      makeDefaultCertificate(paths.defaultCert);
+      writeFileSync(paths.crtList, "");
+      writeFileSync(paths.httpsMap, "");
+    }
+    writeFileSync(paths.mainConfig, localMainConfig({ port, mapFile: paths.mapFile, hardStopAfterSeconds: options.hardStopAfterSeconds, ...(tls ? { tls } : {}) }));
     const master = spawn("haproxy", ["-W", "-S", paths.masterSocket, "-f", paths.mainConfig, "-f", paths.confDir], {
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const haproxy = new LocalHaproxy(paths, port, master);
+    const haproxy = new LocalHaproxy(paths, port, master, tls?.port);
     try {
       await haproxy.waitUntilListening();
     } catch (error) {
@@ -170,6 +225,18 @@ export class LocalHaproxy {
     }
     rmSync(this.paths.dir, { recursive: true, force: true });
   }
+}
+
+/** A self-signed certificate and key in one PEM file: what a name no certificate covers is answered with. */
+export function makeDefaultCertificate(path: string): void {
+  const made = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=openedx-im default", "-keyout", path, "-out", `${path}.crt`],
+    { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
+  );
+  if (made.status !== 0) throw new Error(`openssl could not make the default certificate:\n${made.stderr}`);
+  writeFileSync(path, readFileSync(`${path}.crt`, "utf8") + readFileSync(path, "utf8"), { mode: 0o600 });
+  rmSync(`${path}.crt`);
 }
 
 export interface NamedBackend {

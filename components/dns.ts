@@ -83,6 +83,25 @@ export interface DnsArgs {
   ttl: number;
   /** Existing domain records during a migration (config/adopt.ts `adopt.dns`). */
   existingRecords?: "keep" | "import";
+  /**
+   * What the domain records wait for: the certificate step, so no name points at the
+   * load balancer before a certificate covers it. VM records do not wait (they reach the VM).
+   */
+  domainRecordsDependOn?: pulumi.Resource[];
+  /**
+   * `*.candidate.<LMS record>`: the entry names of candidate appservers (production), pointing at the
+   * load balancer like the domains. Never imported: it is new in a migration too.
+   */
+  candidateWildcard?: { lmsRecordName: string };
+}
+
+/** The wildcard record of candidate entry names, `*.candidate.<LMS record name>` (the zone apex: `*.candidate`). */
+export function candidateRecords(lmsRecordName: string, target: DnsTarget): DnsRecordSpec[] {
+  const name = lmsRecordName === "@" ? "*.candidate" : `*.candidate.${lmsRecordName}`;
+  return domainRecords([{ role: "lms", fqdn: name, recordName: name }], target).map((spec) => ({
+    ...spec,
+    key: `candidates-${spec.type.toLowerCase()}`,
+  }));
 }
 
 export class Dns extends pulumi.ComponentResource {
@@ -95,16 +114,20 @@ export class Dns extends pulumi.ComponentResource {
     this.resourceName = name;
     this.args = args;
     const specs = args.existingRecords === "keep" ? [] : domainRecords(args.domains, args.target);
+    const dependsOn = args.domainRecordsDependOn ?? [];
     this.records = specs.map((spec) =>
       this.record(
         `${name}-${spec.key}`,
         { name: spec.name, type: spec.type, values: spec.values },
         args.existingRecords === "import"
           ? // Taken over as they are: an import whose inputs differ from the record fails.
-            { parent: this, import: gandiRecordImportId(args.zone, spec.name, spec.type), ignoreChanges: ["values", "ttl"] }
-          : { parent: this },
+            { parent: this, dependsOn, import: gandiRecordImportId(args.zone, spec.name, spec.type), ignoreChanges: ["values", "ttl"] }
+          : { parent: this, dependsOn },
       ),
     );
+    if (args.candidateWildcard)
+      for (const spec of candidateRecords(args.candidateWildcard.lmsRecordName, args.target))
+        this.records.push(this.record(`${name}-${spec.key}`, { name: spec.name, type: spec.type, values: spec.values }, { parent: this, dependsOn }));
     this.registerOutputs({ records: this.records.map((record) => record.href) });
   }
 

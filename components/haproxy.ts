@@ -40,6 +40,37 @@ export interface HaproxyFragmentInput {
   healthCheckIntervalSeconds?: number;
   /** `timeout server` of this backend in seconds (course imports and exports are slow); default: the main config's. */
   serverTimeoutSeconds?: number;
+  /** Strict-Transport-Security value sent on HTTPS answers (certificate-plan.ts `hstsHeader`); none when absent. */
+  hsts?: string;
+  /**
+   * Candidate appservers (production, not active): reachable only by a browser pinned to one
+   * at `https://<id>.candidate.<LMS domain>/`, under the instance's real names (docs/load-balancer.md).
+   */
+  candidates?: HaproxyCandidate[];
+  /** Needed with candidates: the LMS domain (the entry names live under it) and the pin cookie's domain. */
+  candidateSite?: { lmsDomain: string; cookieDomain: string };
+}
+
+export interface HaproxyCandidate {
+  /** The appserver id (1-16 of a-z, 0-9). */
+  id: string;
+  /** Its VMs; the pin sends a browser to the first. */
+  servers: HaproxyServer[];
+}
+
+/** The name that pins a browser to a candidate appserver: `<id>.candidate.<LMS domain>`. */
+export function candidateEntryDomain(appServerId: string, lmsDomain: string): string {
+  return `${appServerId}.candidate.${lmsDomain}`;
+}
+
+/** The candidate entry names a rendered backend answers (they pin a browser; they are not the site's domains). */
+export function candidateEntryDomains(config: string): string[] {
+  return [...config.matchAll(/^    http-request redirect scheme https code 301 if !\{ ssl_fc \} \{ req\.hdr\(host\),host_only,lower -m str (\S+) \}$/gm)].map((m) => m[1]);
+}
+
+/** The cookie that pins a browser to one of an instance's candidates; its value is the appserver id. */
+export function candidateCookieName(instanceId: string): string {
+  return `openedx-im-candidate-${instanceId}`;
 }
 
 export interface HaproxyFragment {
@@ -88,6 +119,20 @@ export function renderHaproxyFragment(input: HaproxyFragmentInput): HaproxyFragm
     throw new Error(`haproxy fragment: cookieName "${cookieName}" may hold only letters, digits, "_" and "-"`);
   const interval = positiveInteger("healthCheckIntervalSeconds", input.healthCheckIntervalSeconds ?? 5);
   const serverTimeout = input.serverTimeoutSeconds === undefined ? undefined : positiveInteger("serverTimeoutSeconds", input.serverTimeoutSeconds);
+  if (input.hsts !== undefined && !/^max-age=\d{1,9}(;includeSubDomains)?(;preload)?$/.test(input.hsts))
+    throw new Error(`haproxy fragment: hsts ${JSON.stringify(input.hsts)} must be a Strict-Transport-Security value such as "max-age=31536000;includeSubDomains"`);
+
+  const candidates = (input.candidates ?? []).filter((candidate) => candidate.servers.length > 0);
+  const site = candidates.length > 0 ? checkCandidateSite(input.candidateSite) : undefined;
+  for (const candidate of candidates) {
+    if (!/^[a-z0-9]{1,16}$/.test(candidate.id))
+      throw new Error(`haproxy fragment: candidate id ${JSON.stringify(candidate.id)} must be an appserver id (1-16 of a-z, 0-9)`);
+    candidate.servers.forEach((server, index) => {
+      checkServer(server, index);
+      if (names.has(server.name)) throw new Error(`haproxy fragment: server name "${server.name}" is used twice; give each appserver VM a unique name`);
+      names.add(server.name);
+    });
+  }
 
   // Health checks run only when there is a choice: with a single appserver a
   // failed check would turn a slow answer into a 503 for everyone.
@@ -104,14 +149,51 @@ export function renderHaproxyFragment(input: HaproxyFragmentInput): HaproxyFragm
     "    http-check expect status 200",
     `    default-server inter ${interval}s fall 3 rise 2`,
     ...(serverTimeout === undefined ? [] : [`    timeout server ${serverTimeout}s`]),
+    // Only over HTTPS: a browser must learn it from a connection it trusts.
+    ...(input.hsts === undefined ? [] : [`    http-response set-header Strict-Transport-Security ${input.hsts} if { ssl_fc }`]),
     ...servers.map((server) => `    server ${server.name} ${hostPort(server)} cookie ${server.name}${checked ? " check" : ""}`),
+    ...candidates.flatMap((candidate) => candidateLines(input.instanceId, cookieName, candidate, site!)),
   ];
   const target = servers.length === 0 ? input.preliminaryBackend : backendName;
+  const entries = site ? candidates.map((candidate) => candidateEntryDomain(candidate.id, site.lmsDomain)) : [];
   return {
     backendName,
     config: lines.join("\n") + "\n",
-    map: domains.map((domain) => `${domain} ${target}\n`).join(""),
+    map: [...domains.map((domain) => `${domain} ${target}\n`), ...entries.map((entry) => `${entry} ${backendName}\n`)].join(""),
   };
+}
+
+/**
+ * A candidate's lines: its entry name sets the pin cookie (HTTPS only, HttpOnly, the instance's
+ * cookie domain) and redirects to the LMS, `/leave` clears it; requests carrying it go to the
+ * candidate's first VM; its VMs take no other traffic (weight 0), and a stickiness cookie naming
+ * one of them counts only while the pin is there. No quote, backslash or '#': the apply script
+ * matches these lines exactly.
+ */
+function candidateLines(instanceId: string, stickiness: string, candidate: HaproxyCandidate, site: { lmsDomain: string; cookieDomain: string }): string[] {
+  const entry = candidateEntryDomain(candidate.id, site.lmsDomain);
+  const pin = candidateCookieName(instanceId);
+  const atEntry = `{ req.hdr(host),host_only,lower -m str ${entry} }`;
+  const pinned = `{ req.cook(${pin}) -m str ${candidate.id} }`;
+  const back = `hdr Location https://${site.lmsDomain}/ hdr Cache-Control no-store`;
+  return [
+    `# candidate appserver ${candidate.id}: pinned at its entry name ${entry}`,
+    `    http-request redirect scheme https code 301 if !{ ssl_fc } ${atEntry}`,
+    `    http-request return status 302 ${back} hdr Set-Cookie ${pin}=;Domain=${site.cookieDomain};Path=/;Max-Age=0;Secure if ${atEntry} { path /leave }`,
+    `    http-request return status 302 ${back} hdr Set-Cookie ${pin}=${candidate.id};Domain=${site.cookieDomain};Path=/;Secure;HttpOnly;SameSite=Lax if ${atEntry}`,
+    `    use-server ${candidate.servers[0].name} if ${pinned}`,
+    `    ignore-persist if { req.cook(${stickiness}) -m beg ${candidate.id}- } !${pinned}`,
+    ...candidate.servers.map((server) => `    server ${server.name} ${hostPort(server)} cookie ${server.name} weight 0`),
+  ];
+}
+
+function checkCandidateSite(site: HaproxyFragmentInput["candidateSite"]): { lmsDomain: string; cookieDomain: string } {
+  if (!site) throw new Error("haproxy fragment: candidates need candidateSite (the LMS domain and the pin cookie's domain)");
+  const lmsDomain = normaliseDomain("candidateSite.lmsDomain", site.lmsDomain);
+  const cookieDomain = normaliseDomain("candidateSite.cookieDomain", site.cookieDomain);
+  if (!(lmsDomain === cookieDomain || lmsDomain.endsWith(`.${cookieDomain}`)))
+    throw new Error(`haproxy fragment: candidateSite.cookieDomain ${cookieDomain} must be the LMS domain ${lmsDomain} or one of its parents`);
+  return { lmsDomain, cookieDomain };
 }
 
 function checkInstanceId(instanceId: string): void {

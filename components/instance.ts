@@ -59,6 +59,20 @@ export interface OpenEdxInstanceArgs {
   config: StackConfig;
   /** `openedx-im:credentials` (secret). Absent: providers read their environment variables. */
   credentials?: pulumi.Output<Credentials>;
+  /** What the instance's domain records wait for (the certificate step): no name points at the load balancer before. */
+  dnsDependsOn?: pulumi.Resource[];
+  /** A `*.candidate.<LMS>` record for candidate appservers' entry names (production). */
+  candidateRecord?: boolean;
+}
+
+/** The instance's domain names (LMS, Studio, ...) from its settings: the one derivation DNS, certificates and HAProxy share. */
+export function instanceDomains(settings: StackConfig["instance"]): InstanceDomain[] {
+  return deriveDomains({
+    subDomain: settings.subDomain,
+    baseDomain: settings.baseDomain,
+    options: settings.domains,
+    enabled: { ecommerce: settings.services.ecommerce, discovery: settings.services.discovery },
+  });
 }
 
 
@@ -117,12 +131,7 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       config.credentialPaths,
     );
 
-    this.domains = deriveDomains({
-      subDomain: settings.subDomain,
-      baseDomain: settings.baseDomain,
-      options: settings.domains,
-      enabled: { ecommerce: settings.services.ecommerce, discovery: settings.services.discovery },
-    });
+    this.domains = instanceDomains(settings);
 
     this.securityGroup = new SecurityGroup(
       `${name}-security-group`,
@@ -146,6 +155,10 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
         target: dnsTarget(config.loadBalancer),
         ttl: settings.dnsTtl,
         ...(settings.adopt?.dns ? { existingRecords: settings.adopt.dns } : {}),
+        ...(args.dnsDependsOn ? { domainRecordsDependOn: args.dnsDependsOn } : {}),
+        ...(args.candidateRecord && config.loadBalancer && lmsRecordName(this.domains) !== undefined
+          ? { candidateWildcard: { lmsRecordName: lmsRecordName(this.domains)! } }
+          : {}),
       },
       { parent: this },
     );
@@ -281,6 +294,10 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
   dnsRecordFor(appServerId: string, index: number, address: pulumi.Input<string>, opts?: pulumi.ResourceOptions): pulumi.Resource {
     return this.dns.vmRecord(appServerId, index, address, opts);
   }
+}
+
+function lmsRecordName(domains: InstanceDomain[]): string | undefined {
+  return domains.find((domain) => domain.role === "lms")?.recordName;
 }
 
 function dnsTarget(loadBalancer: StackConfig["loadBalancer"]): DnsTarget {

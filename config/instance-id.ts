@@ -17,7 +17,7 @@ export const LB_BACKEND_PREFIX = "openedx-im-";
  * same name, but the stats page, logs and the runtime API would show two proxies
  * under one name.
  */
-export const MAIN_CONFIG_SECTION_NAMES = ["openedx-im-http", "openedx-im-preliminary", "openedx-im-unknown-host"] as const;
+export const MAIN_CONFIG_SECTION_NAMES = ["acme-http01", "openedx-im-http", "openedx-im-preliminary", "openedx-im-unknown-host"] as const;
 
 export const DEFAULT_PRELIMINARY_BACKEND = "openedx-im-preliminary";
 

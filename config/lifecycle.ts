@@ -11,6 +11,12 @@ export interface LifecycleDefaults {
   retainOnDelete: boolean;
   protect: boolean;
   appServerCount: number;
+  /**
+   * Sandboxes come by the hundred: they share their base domain's wildcard certificate (Let's Encrypt
+   * allows 50 new certificates per registered domain per week) when their names are one label under
+   * it (domains.style: dash, as generated sandboxes have). A production instance has its own.
+   */
+  certificate: "shared-wildcard" | "instance";
 }
 
 export const LIFECYCLE_DEFAULTS: Record<"sandbox" | "production", LifecycleDefaults> = {
@@ -21,6 +27,7 @@ export const LIFECYCLE_DEFAULTS: Record<"sandbox" | "production", LifecycleDefau
     retainOnDelete: false,
     protect: false,
     appServerCount: 1,
+    certificate: "shared-wildcard",
   },
   production: {
     databases: "persistent",
@@ -29,6 +36,7 @@ export const LIFECYCLE_DEFAULTS: Record<"sandbox" | "production", LifecycleDefau
     retainOnDelete: true,
     protect: true,
     appServerCount: 1,
+    certificate: "instance",
   },
 };
 

@@ -152,6 +152,28 @@ export const domainsSchema = z.strictObject({
     .optional(),
 });
 
+/** HTTPS at the load balancer (docs/load-balancer.md, "TLS"). */
+export const tlsSchema = z
+  .strictObject({
+    /**
+     * `shared-wildcard` (sandbox default): the base domain's wildcard certificate, shared by every
+     * instance whose names are one label under it (domains.style: dash). `instance` (production default):
+     * a certificate of the instance's own.
+     */
+    certificate: z.enum(["shared-wildcard", "instance"], { error: "must be shared-wildcard or instance" }).optional(),
+    /** Strict-Transport-Security on the instance's HTTPS answers; off unless set. */
+    hsts: z
+      .strictObject({
+        maxAge: z.int().min(0).max(63072000, "must be at most 63072000 (two years)"),
+        includeSubDomains: z.boolean().optional(),
+        preload: z.boolean().optional(),
+      })
+      .refine((hsts) => !hsts.preload || (hsts.includeSubDomains === true && hsts.maxAge >= 31536000), {
+        message: "preload needs includeSubDomains: true and maxAge of at least 31536000 (the browsers' preload list rules)",
+      })
+      .optional(),
+  });
+
 export const servicesSchema = z.strictObject({
   xqueue: z.boolean().optional(),
   notes: z.boolean().optional(),
@@ -173,6 +195,7 @@ export const instanceSchema = z.strictObject({
   activeAppServer: appServerIdSchema.optional(),
   dnsTtl: z.int().min(300, "must be at least 300 (Gandi's minimum)").max(2592000).optional(),
   domains: domainsSchema.optional(),
+  tls: tlsSchema.optional(),
   services: servicesSchema.optional(),
   securityGroup: z
     .strictObject({

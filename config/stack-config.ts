@@ -23,7 +23,8 @@ import {
   type OpenstackConfig,
   type RabbitmqConfig,
 } from "./schema";
-import { type DomainOptions, cookieSharingProblem, deriveDomains } from "../components/domains";
+import { type CertificateMode, type HstsSettings, namesOutsideWildcard } from "../components/certificate-plan";
+import { type DomainOptions, type InstanceDomain, cookieSharingProblem, deriveDomains } from "../components/domains";
 import { chooseMysqlServer } from "../components/names";
 
 export const NAMESPACE = "openedx-im";
@@ -52,6 +53,7 @@ export interface ResolvedInstance {
   databases: "ephemeral" | "persistent";
   dnsTtl: number;
   domains: DomainOptions;
+  tls: { certificate: CertificateMode; hsts?: HstsSettings };
   services: { xqueue: boolean; notes: boolean; ecommerce: boolean; discovery: boolean; forum: boolean };
   securityGroup: {
     sshSources: string[];
@@ -180,15 +182,15 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     if (server !== undefined) problems.push(...mysqlCredentialProblems(values[`${NAMESPACE}:credentials`], server));
   }
   try {
-    const services = resolvedServices(instance);
-    const domains = deriveDomains({
-      subDomain: instance.subDomain,
-      baseDomain: instance.baseDomain,
-      ...(instance.domains ? { options: instance.domains } : {}),
-      enabled: { ecommerce: services.ecommerce, discovery: services.discovery },
-    });
+    const domains = domainsOf(instance);
     const cookieProblem = cookieSharingProblem(domains, instance.baseDomain, instance.domains);
     if (cookieProblem !== undefined) problems.push(`${INSTANCE_KEY}.${cookieProblem}`);
+    const deep = namesOutsideWildcard(domains);
+    if (instance.tls?.certificate === "shared-wildcard" && deep.length > 0)
+      problems.push(
+        `${INSTANCE_KEY}.tls.certificate: shared-wildcard covers only names one label under ${instance.baseDomain}, ` +
+          `not ${deep.map((domain) => domain.fqdn).join(", ")}; set domains.style: dash, or tls.certificate: instance`,
+      );
   } catch (error) {
     // Its messages start with "domains: " and name the setting to change.
     problems.push(`${INSTANCE_KEY}.${(error as Error).message}`);
@@ -506,6 +508,7 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
     databases: instance.databases ?? defaults.databases,
     dnsTtl: instance.dnsTtl ?? DEFAULT_DNS_TTL,
     domains: instance.domains ?? {},
+    tls: { certificate: certificateMode(instance, domainsOf(instance)), ...(instance.tls?.hsts ? { hsts: instance.tls.hsts } : {}) },
     services: resolvedServices(instance),
     securityGroup: {
       sshSources: instance.securityGroup?.sshSources ?? ["0.0.0.0/0", "::/0"],
@@ -523,6 +526,27 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
     ...(instance.adopt !== undefined ? { adopt: instance.adopt } : {}),
     ...(instance.source ? { source: instance.source } : {}),
   };
+}
+
+/**
+ * The lifecycle's default, except that a sandbox whose names the wildcard cannot cover
+ * (domains.style: subdomain) gets a certificate of its own. Generated sandboxes use the
+ * dash style, so the hundreds of them share one certificate.
+ */
+function certificateMode(instance: InstanceConfig, domains: InstanceDomain[]): CertificateMode {
+  if (instance.tls?.certificate !== undefined) return instance.tls.certificate;
+  const preferred = LIFECYCLE_DEFAULTS[instance.lifecycle].certificate;
+  return preferred === "shared-wildcard" && namesOutsideWildcard(domains).length > 0 ? "instance" : preferred;
+}
+
+function domainsOf(instance: InstanceConfig): InstanceDomain[] {
+  const services = resolvedServices(instance);
+  return deriveDomains({
+    subDomain: instance.subDomain,
+    baseDomain: instance.baseDomain,
+    ...(instance.domains ? { options: instance.domains } : {}),
+    enabled: { ecommerce: services.ecommerce, discovery: services.discovery },
+  });
 }
 
 function resolvedServices(instance: InstanceConfig): ResolvedInstance["services"] {

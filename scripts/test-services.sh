@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests use for real, on loopback only:
-# haproxy, ansible-core, openssh-server (sshd, started by the tests themselves) and a private MariaDB server (its own data directory and
+# haproxy, ansible-core, openssh-server (sshd, started by the tests themselves), pebble (with
+# pebble-challtestsrv) and lego (the tests start their own on random ports) and a private MariaDB server (its own data directory and
 # port, so a system MariaDB, if any, is left alone). Idempotent: a second run
 # finds everything in place and returns at once.
 # Writes .test-results/services.env, which the tests read.
@@ -19,6 +20,8 @@ command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
 command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
 # The provisioning wrapper's SSH tests start their own sshd on loopback (host key pinning, the wrapper's ssh-agent).
 [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+command -v pebble >/dev/null 2>&1 || missing+=(pebble)
+command -v lego >/dev/null 2>&1 || missing+=(lego)
 if ((${#missing[@]})); then
   echo "test-services: installing ${missing[*]} from Debian" >&2
   $SUDO apt-get update -qq >/dev/null

@@ -1,8 +1,11 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { AppServer } from "../components/appserver";
+import { hstsHeader, planCertificates } from "../components/certificate-plan";
+import { InstanceCertificates } from "../components/certificates";
 import { renderHaproxyFragment } from "../components/haproxy";
-import { OpenEdxInstance } from "../components/instance";
+import type { InstanceDomain } from "../components/domains";
+import { OpenEdxInstance, instanceDomains } from "../components/instance";
 import { LoadBalancerFragment } from "../components/load-balancer";
 import { DEFAULT_PRELIMINARY_BACKEND } from "../config/instance-id";
 import { isPlainObject } from "../config/json";
@@ -25,7 +28,34 @@ export function defineStack(
   credentials?: pulumi.Output<Credentials>,
 ): ProgramResult {
   const { instance: settings } = config;
-  const instance = new OpenEdxInstance("instance", { instanceId, config, ...(credentials ? { credentials } : {}) });
+  const lb = config.loadBalancer;
+  const lbConnection = lb
+    ? { host: lb.sshHost, port: lb.sshPort ?? 22, user: lb.sshUser, ...credential(config, credentials, "loadBalancerSshKey", "privateKey") }
+    : undefined;
+  const domains = instanceDomains(settings);
+
+  // Certificates first: the instance's domain records depend on them, so no name points at
+  // the load balancer before a certificate covers it (docs/load-balancer.md, "TLS").
+  const certificates = lbConnection
+    ? new InstanceCertificates("certificates", {
+        instanceId,
+        request: planCertificates({
+          instanceId,
+          baseDomain: settings.baseDomain,
+          domains,
+          mode: settings.tls.certificate,
+          candidateWildcard: settings.lifecycle === "production",
+        }),
+        connection: lbConnection,
+      })
+    : undefined;
+  const instance = new OpenEdxInstance("instance", {
+    instanceId,
+    config,
+    ...(credentials ? { credentials } : {}),
+    ...(certificates ? { dnsDependsOn: [certificates] } : {}),
+    candidateRecord: candidateSite(settings, domains) !== undefined,
+  });
 
   const openstackConfig = config.openstack;
   const keyPair = openstackConfig
@@ -55,30 +85,29 @@ export function defineStack(
   );
 
   const active = appServers.find((a) => a.appServerId === settings.activeAppServer);
+  // Production appservers not active yet: a person pins a browser to one at its candidate entry name.
+  const site = candidateSite(settings, domains);
+  const candidates = site ? appServers.filter((a) => a !== active) : [];
+  const vms = (appServer: AppServer | undefined) =>
+    pulumi.all(appServer ? appServer.addresses : []).apply((addresses) =>
+      addresses.map((address, index) => ({ name: `${appServer?.appServerId}-${index}`, address, port: 80 })),
+    );
   const fragment = pulumi
-    .all(active ? active.addresses : [])
-    .apply((addresses) =>
+    .all([vms(active), pulumi.all(candidates.map((candidate) => vms(candidate)))])
+    .apply(([servers, candidateServers]) =>
       renderHaproxyFragment({
         instanceId,
-        domains: instance.domains.map((d) => d.fqdn),
-        servers: addresses.map((address, index) => ({ name: `${active?.appServerId}-${index}`, address, port: 80 })),
+        domains: domains.map((d) => d.fqdn),
+        servers,
         preliminaryBackend: config.loadBalancer?.preliminaryBackend ?? DEFAULT_PRELIMINARY_BACKEND,
+        ...(settings.tls.hsts ? { hsts: hstsHeader(settings.tls.hsts) } : {}),
+        ...(site ? { candidates: candidates.map((candidate, index) => ({ id: candidate.appServerId, servers: candidateServers[index] })), candidateSite: site } : {}),
       }),
     );
-  if (config.loadBalancer) {
-    const lb = config.loadBalancer;
+  if (lbConnection) {
     new LoadBalancerFragment(
       "load-balancer",
-      {
-        instanceId,
-        fragment,
-        connection: {
-          host: lb.sshHost,
-          port: lb.sshPort ?? 22,
-          user: lb.sshUser,
-          ...credential(config, credentials, "loadBalancerSshKey", "privateKey"),
-        },
-      },
+      { instanceId, fragment, connection: lbConnection },
       { dependsOn: active ? active.healthChecks : [] },
     );
   }
@@ -97,6 +126,19 @@ export function defineStack(
       haproxy: { config: fragment.apply((f) => f.config), map: fragment.apply((f) => f.map) },
     },
   };
+}
+
+/**
+ * Where candidate appservers are pinned: production instances whose LMS domain is in the zone and
+ * covered by their own certificate (`*.candidate.<LMS>`). The pin cookie is set for the LMS domain
+ * when every managed name is under it (subdomain style), else for the base domain.
+ */
+function candidateSite(settings: StackConfig["instance"], domains: InstanceDomain[]): { lmsDomain: string; cookieDomain: string } | undefined {
+  const lms = domains.find((d) => d.role === "lms");
+  if (settings.lifecycle !== "production" || settings.tls.certificate !== "instance" || lms?.recordName === undefined) return undefined;
+  const managed = domains.filter((d) => d.recordName !== undefined);
+  const underLms = managed.every((d) => d.fqdn === lms.fqdn || d.fqdn.endsWith(`.${lms.fqdn}`));
+  return { lmsDomain: lms.fqdn, cookieDomain: underLms ? lms.fqdn : settings.baseDomain };
 }
 
 /**

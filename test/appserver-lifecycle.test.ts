@@ -175,7 +175,14 @@ describe("appserver lifecycle across changes", function () {
       });
       const diffs = diffResources(before, after);
       assert.ok(changed(diffs, "create").includes("appserver-a20261201-vm0"));
-      assert.equal(diffs.find((d) => d.name === "load-balancer-apply")?.change, "same");
+      // The fragment gains only the new candidate's pin (weight-0 servers, its entry name): the
+      // active appserver's servers and the instance's names stay as they were.
+      const haproxy = (plan: Plan) => plan.artifacts.haproxy as { config: string; map: string };
+      const served = (plan: Plan) => haproxy(plan).config.split("\n").filter((line) => /^    server /.test(line) && !line.endsWith(" weight 0"));
+      const names = (plan: Plan) => haproxy(plan).map.split("\n").filter((line) => !line.includes(".candidate."));
+      assert.deepEqual(served(after), served(before));
+      assert.deepEqual(names(after), names(before));
+      assert.ok(haproxy(after).map.split("\n").some((line) => line.startsWith("a20261201.candidate.")), "the new appserver can be checked at its entry name");
 
       const diff = diffStack("prod", before, after);
       assert.deepEqual(

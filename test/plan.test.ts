@@ -157,11 +157,15 @@ describe("offline plan", function () {
     }
   });
 
-  it("prod: traffic goes only to the active appserver's VMs", () => {
+  it("prod: traffic goes only to the active appserver's VMs (a candidate's take only browsers pinned to it, weight 0)", () => {
     const haproxy = prod.artifacts.haproxy as { config: string; map: string };
     const addresses = prod.outputs.appServerAddresses as Record<string, string[]>;
-    for (const address of addresses.a20261101) assert.ok(haproxy.config.includes(address), address);
-    for (const address of addresses.a20261120) assert.ok(!haproxy.config.includes(address), address);
+    const serverLines = (address: string) => haproxy.config.split("\n").filter((line) => line.includes(` ${address}:`));
+    for (const address of addresses.a20261101) assert.doesNotMatch(serverLines(address).join("\n") || "missing", / weight 0|missing/, address);
+    for (const address of addresses.a20261120) {
+      assert.ok(serverLines(address).length > 0, address);
+      for (const line of serverLines(address)) assert.match(line, / weight 0$/, address);
+    }
   });
 
   it("the provisioning command's command string holds no value taken from config", () => {

@@ -182,6 +182,9 @@ export function mapPullRequest(pr: PullRequestSummary, context: MappingContext):
     subDomain,
     baseDomain: context.baseDomain,
     lifecycle: "sandbox",
+    // studio-pr<N>.<base> rather than studio.pr<N>.<base>: the base domain's one wildcard certificate
+    // covers every sandbox, so a new sandbox obtains no certificate (Let's Encrypt's weekly limit).
+    domains: { style: "dash" },
     ...(release !== undefined ? { release } : {}),
     edxPlatform: { repository: pr.headCloneUrl, ref: pr.headSha },
     ...(Object.keys(definedConfiguration).length > 0 ? { configuration: definedConfiguration } : {}),

@@ -26,6 +26,8 @@ export interface SandboxInstanceConfig {
   subDomain: string;
   baseDomain: string;
   lifecycle: "sandbox";
+  /** Always dash: every name one label under the base domain, covered by its shared wildcard certificate. */
+  domains: { style: "dash" };
   release?: string;
   edxPlatform: { repository: string; ref: string };
   configuration?: { repository?: string; ref?: string; playbook?: string };

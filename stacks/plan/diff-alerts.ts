@@ -1,6 +1,7 @@
 import { isPlainObject } from "../../config/json";
 import { inlineCode as code } from "./diff-markdown";
 import type { Plan, PlanResource } from "./render";
+import { candidateEntryDomains } from "../../components/haproxy";
 
 /**
  * What a reviewer of a pull request must not miss, read off the two plans of one
@@ -155,9 +156,11 @@ function routingOf(plan: Plan): Routing | undefined {
   const haproxy = plan.artifacts.haproxy;
   if (!isPlainObject(haproxy) || typeof haproxy.map !== "string" || typeof haproxy.config !== "string") return undefined;
   const map = new Map<string, string>();
+  // A candidate appserver's entry name pins a browser to it: not a domain of the site.
+  const entries = new Set(candidateEntryDomains(haproxy.config));
   for (const line of haproxy.map.split("\n")) {
     const [domain, backend] = line.trim().split(/\s+/);
-    if (domain && backend && !domain.startsWith("#")) map.set(domain, backend);
+    if (domain && backend && !domain.startsWith("#") && !entries.has(domain)) map.set(domain, backend);
   }
   const serving = new Set<string>();
   let backend: string | undefined;
