@@ -58,6 +58,26 @@ describe("version matrix", () => {
     assert.ok(!checkMatrix(m).notices.some((n) => n.includes('"sumac"')));
   });
 
+  it("pins Tutor and its plugins exactly for every Tutor release, and names a loose or missing one", () => {
+    for (const [name, release] of Object.entries(versionMatrix.releases).filter(([, r]) => r.provisioner === "tutor")) {
+      assert.ok(release.tutor, name);
+      assert.deepEqual(Object.keys(release.tutor.plugins).sort(), ["forum", "mfe"], name);
+    }
+    assert.equal(versionMatrix.releases.ulmo.tutor?.version, "21.0.8");
+    const m = copy();
+    m.releases.teak.tutor = { version: "20", series: "teak", plugins: { mfe: "20.1.0" } };
+    const errors = checkMatrix(m).errors;
+    assert.ok(errors.some((e) => e.startsWith("releases.teak.tutor:") && e.includes('"20" is not an exact version')), errors.join("\n"));
+    assert.ok(errors.some((e) => e.startsWith("releases.teak.tutor.plugins:") && e.includes('"forum" is missing')), errors.join("\n"));
+  });
+
+  it("keeps master (what pull requests target) without a retire notice although no deployment uses it", () => {
+    assert.ok(!checkMatrix(versionMatrix).notices.some((n) => n.includes('"master"')));
+    const m = copy();
+    delete m.releases.master.pullRequestTarget;
+    assert.ok(checkMatrix(m).notices.some((n) => n.includes('"master"')));
+  });
+
   it("resolves overrides: the origin and branch a deployment builds from, defaults for the rest", () => {
     const r = resolveRelease(versionMatrix, { deployment: "mitx", stage: "Production" });
     assert.equal(r.release, "quince");

@@ -59,7 +59,7 @@ export function resolveRelease(matrix: VersionMatrix, choice: ReleaseChoice): Re
     node: release.node,
     provisioner: release.provisioner,
     ...(release.configuration ? { configuration: { ...release.configuration } } : {}),
-    ...(release.tutorVersion ? { tutorVersion: release.tutorVersion } : {}),
+    ...(release.tutor ? { tutor: { ...release.tutor, plugins: { ...release.tutor.plugins } } } : {}),
     applications,
   };
 }
