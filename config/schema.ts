@@ -68,6 +68,14 @@ const ansibleVariableName = z
 
 export const extraSettingsSchema = z.record(ansibleVariableName, z.unknown());
 
+const djangoSettingName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be a Django setting name (upper case letters, digits, underscores)");
+
+/** Django settings of a Tutor-built appserver's LMS and Studio, merged into Tutor's (mappings key by key). */
+export const djangoSettingsSchema = z.strictObject({
+  lms: z.record(djangoSettingName, z.unknown()).optional(),
+  cms: z.record(djangoSettingName, z.unknown()).optional(),
+});
+
 const releaseName = z.string().regex(/^[a-z][a-z0-9.-]*$/, "must be a release name such as redwood");
 const stageSchema = z.enum(STAGES, { error: `must be one of ${STAGES.join(", ")}` });
 
@@ -99,7 +107,10 @@ const appServerBuildShape = {
   ...releaseChoiceShape,
   edxPlatform: edxPlatformSchema.optional(),
   configuration: configurationRepoSchema.optional(),
+  /** Ansible variables (releases up to Redwood) or Tutor config keys (Sumac on), highest precedence. */
   extraSettings: extraSettingsSchema.optional(),
+  /** Tutor releases: Django settings for the LMS and Studio (Ansible releases use EDXAPP_LMS_ENV_EXTRA / EDXAPP_CMS_ENV_EXTRA). */
+  djangoSettings: djangoSettingsSchema.optional(),
   flavor: openstackName.optional(),
   image: openstackName.optional(),
   /** VMs per generation behind the load balancer. */

@@ -16,7 +16,8 @@ import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";
 import { TUTOR_SERIES, type ResolvedRelease, type TutorSeries } from "../config/matrix/types";
 import { tutorSettingsProblems } from "../config/tutor/settings";
-import { type TutorProject, tutorProject } from "./support/real-tutor";
+import { KEYS_FILE, extractAll } from "../tools/tutor-keys/write";
+import { TUTOR_VENDOR, type TutorProject, tutorProject } from "./support/real-tutor";
 
 /**
  * The program's Tutor config rendered by the real Tutor of each series (`tutor
@@ -245,6 +246,14 @@ describe("Tutor config, rendered by the real Tutor of each series", function () 
     // A mapping merges into Tutor's: the flag is added, FEATURES keeps what Tutor set.
     const features = settingsAfterPatch(settings, "FEATURES", { FEATURES: { TUTOR_FLAG: true } }) as Record<string, unknown>;
     assert.deepEqual(features, { TUTOR_FLAG: true, ENABLE_X: true });
+  });
+});
+
+describe("Tutor config keys (config/tutor/keys.json)", function () {
+  this.timeout(60_000);
+  it("are exactly what the vendored Tutor of each series defines with its plugins (regenerate: npx tsx tools/tutor-keys/write.ts)", () => {
+    const committed = JSON.parse(readFileSync(KEYS_FILE, "utf8")) as unknown;
+    assert.deepEqual(committed, extractAll(TUTOR_VENDOR));
   });
 });
 
