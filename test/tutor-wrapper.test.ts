@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -81,10 +81,9 @@ describe("Tutor provisioning wrapper (local connection)", function () {
 
   const logText = () => {
     const dir = path.join(work, "logs", "blue-0");
-    return require("node:fs")
-      .readdirSync(dir)
-      .map((name: string) => readFileSync(path.join(dir, name), "utf8"))
-      .join("\n") as string;
+    return readdirSync(dir)
+      .map((name) => readFileSync(path.join(dir, name), "utf8"))
+      .join("\n");
   };
 
   it("writes config.yml and the plugin privately, the real Tutor renders them, and no secret is printed or logged", async () => {
