@@ -59,6 +59,20 @@ export interface OpenEdxInstanceArgs {
   config: StackConfig;
   /** `openedx-im:credentials` (secret). Absent: providers read their environment variables. */
   credentials?: pulumi.Output<Credentials>;
+  /**
+   * Whether an appserver needs the RabbitMQ vhost (Ansible-built ones run Celery on
+   * it; Tutor-built ones use Redis on the VM). Default true. Without it, an instance
+   * gets no vhost and no broker users.
+   */
+  brokerNeeded?: boolean;
+}
+
+/** The instance's connections, as provisioners map them onto their own settings. */
+export interface InstanceConnections {
+  databases: "ephemeral" | "persistent";
+  mysql: MysqlConnection;
+  mongo: MongoConnection;
+  broker?: BrokerConnection;
 }
 
 
@@ -83,6 +97,8 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
   public readonly rabbitmq?: RabbitVhost;
   /** Ansible variables for every connection and secret; each secret value is its own secret Output. */
   public readonly serviceVars: ServiceVars;
+  /** The same connections, provisioner-neutral (users resolve only once their grants exist). */
+  public readonly connections: InstanceConnections;
   /** Resources an appserver's provisioning must wait for (users, grants, broker permissions). */
   public readonly dependencies: pulumi.Resource[];
   /** Stack outputs: URLs, names, the database server; never a password. */
@@ -103,7 +119,8 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       ...(config.mongodb ? { mongodbProjectId: config.mongodb.projectId } : {}),
       databases: settings.databases,
     });
-    const rabbitConfig = config.rabbitmq;
+    // No vhost, no broker users and no broker passwords when no appserver needs one.
+    const rabbitConfig = args.brokerNeeded === false ? undefined : config.rabbitmq;
     // Ephemeral databases get the same user names on the VM's own servers, plus the local admin user.
     const mysqlUserRoles: string[] = [...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)];
     // Adopted users keep the passwords the old site still uses: they come from credentials, none is generated.
@@ -240,6 +257,12 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       brokerConnection = brokerConnectionOf(rabbitConfig, this.rabbitmq, rabbitPasswords);
     }
     this.dependencies = dependencies;
+    this.connections = {
+      databases: settings.databases,
+      mysql: mysqlConnection,
+      mongo: mongoConnection,
+      ...(brokerConnection ? { broker: brokerConnection } : {}),
+    };
 
     this.serviceVars = {
       ...mysqlServiceVars(mysqlConnection, services),

@@ -36,6 +36,8 @@ export interface JwtSigningKeys {
   privateJwk: pulumi.Output<string | undefined>;
   /** `{"keys": [<public JWK>]}`, as EDXAPP_JWT_PUBLIC_SIGNING_JWK_SET expects. */
   publicJwkSet: pulumi.Output<string | undefined>;
+  /** The same key as a PEM, which Tutor takes (JWT_RSA_PRIVATE_KEY) and derives its JWKs from. */
+  privateKeyPem: pulumi.Output<string>;
   algorithm: string;
 }
 
@@ -75,6 +77,7 @@ export class Secrets extends pulumi.ComponentResource {
     this.jwt = {
       privateJwk: pulumi.secret(jwks.apply((pair) => pair?.privateJwk)),
       publicJwkSet: pulumi.secret(jwks.apply((pair) => pair?.publicJwkSet)),
+      privateKeyPem: pulumi.secret(signingKey.privateKeyPem),
       algorithm: JWT_SIGNING_ALGORITHM,
     };
 

@@ -25,7 +25,9 @@ export function defineStack(
   credentials?: pulumi.Output<Credentials>,
 ): ProgramResult {
   const { instance: settings } = config;
-  const instance = new OpenEdxInstance("instance", { instanceId, config, ...(credentials ? { credentials } : {}) });
+  // Ansible-built appservers run Celery on the instance's RabbitMQ vhost; Tutor-built ones on Redis on the VM.
+  const brokerNeeded = settings.appServers.some((appServer) => appServer.release.provisioner === "ansible");
+  const instance = new OpenEdxInstance("instance", { instanceId, config, brokerNeeded, ...(credentials ? { credentials } : {}) });
 
   const openstackConfig = config.openstack;
   const keyPair = openstackConfig
@@ -47,6 +49,8 @@ export function defineStack(
         keyPairName: keyPair?.name,
         securityGroupNames: [instance.securityGroupName, ...settings.securityGroup.extraGroups],
         serviceVars: instance.serviceVars,
+        connections: instance.connections,
+        secrets: instance.secrets,
         lmsDomain: lms?.fqdn ?? `${settings.subDomain}.${settings.baseDomain}`,
         ...credential(config, credentials, "provisioningSshKey", "sshPrivateKey"),
         instanceDependencies: instance.dependencies,
@@ -61,7 +65,7 @@ export function defineStack(
       renderHaproxyFragment({
         instanceId,
         domains: instance.domains.map((d) => d.fqdn),
-        servers: addresses.map((address, index) => ({ name: `${active?.appServerId}-${index}`, address, port: 80 })),
+        servers: addresses.map((address, index) => ({ name: `${active?.appServerId}-${index}`, address, port: active?.port ?? 80 })),
         preliminaryBackend: config.loadBalancer?.preliminaryBackend ?? DEFAULT_PRELIMINARY_BACKEND,
       }),
     );
@@ -91,9 +95,7 @@ export function defineStack(
       appServerAddresses: Object.fromEntries(appServers.map((a) => [a.appServerId, a.addresses])),
     },
     artifacts: {
-      appservers: Object.fromEntries(
-        appServers.map((a) => [a.appServerId, { ansibleVars: a.ansibleVars, trustedVariablePaths: a.trustedVariablePaths }]),
-      ),
+      appservers: Object.fromEntries(appServers.map((a) => [a.appServerId, a.artifact])),
       haproxy: { config: fragment.apply((f) => f.config), map: fragment.apply((f) => f.map) },
     },
   };
