@@ -17,7 +17,7 @@
  * The values are generic (`T`), so a layer may hold `pulumi.Output`s — a secret
  * stays a secret per key, and the plan shows "[secret]" only where it must.
  */
-import type { InstanceDomain, DomainRole } from "./domains";
+import type { InstanceDomain, DomainRole } from "../config/domains";
 import type { ResolvedApplication, ResolvedRelease } from "../config/matrix/types";
 import { own, setOwn } from "../config/json";
 import type { InstanceFacts } from "./provisioners/instance-facts";

@@ -4,7 +4,7 @@ import * as tls from "@pulumi/tls";
 import type { ResolvedAppServer } from "../config/stack-config";
 import { HealthCheck } from "./health-check";
 import { hostKeyUserData } from "./host-key";
-import { appServerVmName } from "./names";
+import { appServerVmName } from "../config/names";
 import { type ProvisionerContext, provisionerFor } from "./provisioners";
 import type { InstanceFacts } from "./provisioners/instance-facts";
 

@@ -19,7 +19,7 @@ import { planAdoption } from "../config/adopt";
 import type { Credentials, MongodbConfig, RabbitmqConfig } from "../config/schema";
 import type { StackConfig } from "../config/stack-config";
 import { Dns, type DnsTarget } from "./dns";
-import { deriveDomains, type DomainRole, type InstanceDomain } from "./domains";
+import { deriveDomains, type DomainRole, type InstanceDomain } from "../config/domains";
 import { MongoUsers } from "./mongodb";
 import { MYSQL_DEFAULT_PORT, type DataRetention, MysqlDatabases } from "./mysql";
 import {
@@ -37,7 +37,7 @@ import {
   mysqlRoles,
   mysqlUserName,
   securityGroupName,
-} from "./names";
+} from "../config/names";
 import { RabbitVhost } from "./rabbitmq";
 import { Secrets } from "./secrets";
 import { SecurityGroup, securityGroupRules } from "./security-group";
@@ -54,7 +54,7 @@ import {
 } from "./service-vars";
 
 export interface OpenEdxInstanceArgs {
-  /** The Pulumi stack name; every derived name comes from it (components/names.ts). */
+  /** The Pulumi stack name; every derived name comes from it (config/names.ts). */
   instanceId: string;
   config: StackConfig;
   /** `openedx-im:credentials` (secret). Absent: providers read their environment variables. */

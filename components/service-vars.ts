@@ -5,7 +5,7 @@
  * the roles' defaults by test/instance.test.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { RabbitRole, ServiceFlags } from "./names";
+import type { RabbitRole, ServiceFlags } from "../config/names";
 import type { Secrets } from "./secrets";
 
 export type ServiceVars = Record<string, pulumi.Input<unknown>>;

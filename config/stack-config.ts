@@ -24,8 +24,8 @@ import {
   type OpenstackConfig,
   type RabbitmqConfig,
 } from "./schema";
-import { type DomainOptions, cookieSharingProblem, deriveDomains } from "../components/domains";
-import { chooseMysqlServer } from "../components/names";
+import { type DomainOptions, cookieSharingProblem, deriveDomains } from "./domains";
+import { chooseMysqlServer } from "./names";
 
 export const NAMESPACE = "openedx-im";
 export const INSTANCE_KEY = `${NAMESPACE}:instance`;

@@ -23,7 +23,7 @@ function settled(value: pulumi.Output<unknown>): Promise<unknown> {
 }
 
 type InstanceModule = typeof import("../components/instance");
-type NamesModule = typeof import("../components/names");
+type NamesModule = typeof import("../config/names");
 type ConfigModule = typeof import("../config/stack-config");
 let instanceModule: InstanceModule;
 let names: NamesModule;
@@ -99,7 +99,7 @@ describe("adoption", () => {
     registrations = await setUpRecordingMocks({ stack: "adoption", state: (args) => mockResourceState(args.type, args.name, args.inputs) });
     configModule = await import("../config/stack-config.js");
     instanceModule = await import("../components/instance.js");
-    names = await import("../components/names.js");
+    names = await import("../config/names.js");
 
     adopted = new instanceModule.OpenEdxInstance("adopted", {
       instanceId: "adopted",

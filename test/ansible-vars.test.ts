@@ -15,7 +15,7 @@ import {
   type AnsibleVariablesInput,
   type InstanceFacts,
 } from "../components/ansible-vars";
-import { deriveDomains } from "../components/domains";
+import { deriveDomains } from "../config/domains";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";
 import type { ResolvedRelease } from "../config/matrix/types";

@@ -16,7 +16,7 @@ let registrations: Registration[] = [];
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "pem", type: "pkcs1" }).toString();
 
 type InstanceModule = typeof import("../components/instance");
-type NamesModule = typeof import("../components/names");
+type NamesModule = typeof import("../config/names");
 type ConfigModule = typeof import("../config/stack-config");
 let instanceModule: InstanceModule;
 let names: NamesModule;
@@ -97,7 +97,7 @@ describe("OpenEdxInstance", () => {
     // Resources register on construction: import the components only once the mocks are in place.
     configModule = await import("../config/stack-config.js");
     instanceModule = await import("../components/instance.js");
-    names = await import("../components/names.js");
+    names = await import("../config/names.js");
 
     for (const [id, settings] of Object.entries({ prod: production, pr42: sandbox, dev: ephemeral })) {
       const config = stackConfig(settings, {}, id);

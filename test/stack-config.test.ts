@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
-import { chooseMysqlServer } from "../components/names";
+import { chooseMysqlServer } from "../config/names";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";

@@ -10,7 +10,7 @@ import {
   renderAnsibleVars,
   trustedVariablePaths,
 } from "../components/ansible-vars";
-import { deriveDomains } from "../components/domains";
+import { deriveDomains } from "../config/domains";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";
 

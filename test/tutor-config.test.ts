@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { deriveDomains, type DomainOptions } from "../components/domains";
+import { deriveDomains, type DomainOptions } from "../config/domains";
 import {
   DJANGO_PATCHES,
   TUTOR_HTTP_PORT,

@@ -23,7 +23,7 @@ type Instance = Record<string, unknown>;
 
 interface TutorArtifact {
   provisioner: string;
-  tutor: { version: string; plugins: string[]; config: Record<string, unknown>; image: { build: boolean; repository?: string; ref?: string } };
+  tutor: { version: string; plugins: string[]; config: Record<string, unknown>; image: { build: boolean; repository?: string; ref?: string; tag?: string } };
 }
 
 const JWT_PEM = execFileSync("openssl", ["genrsa", "2048"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
@@ -61,7 +61,7 @@ describe("Tutor-built appservers in plans of the real program", function () {
     return renderStack(as, root);
   }
   const tutorArtifacts = (plan: Plan) =>
-    Object.entries(plan.artifacts.appservers as Record<string, Record<string, unknown>>).filter(([, a]) => a.provisioner === "tutor") as [
+    Object.entries(plan.artifacts.appservers as Record<string, Record<string, unknown>>).filter(([, a]) => a.provisioner === "tutor") as unknown as [
       string,
       TutorArtifact,
     ][];

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { deriveDomains } from "../components/domains";
+import { deriveDomains } from "../config/domains";
 import { renderTutorAppServer } from "../components/provisioners/tutor/config";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";

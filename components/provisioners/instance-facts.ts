@@ -1,4 +1,4 @@
-import type { InstanceDomain } from "../domains";
+import type { InstanceDomain } from "../../config/domains";
 
 /** What a provisioner knows of the instance an appserver belongs to (a subset of `ResolvedInstance`, plus its id). */
 export interface InstanceFacts {

@@ -10,7 +10,7 @@
  */
 import type { ResolvedRelease, TutorRelease } from "../../../config/matrix/types";
 import { tutorConfigKeys } from "../../../config/tutor/settings";
-import type { DomainRole } from "../../domains";
+import type { DomainRole } from "../../../config/domains";
 import type { InstanceFacts } from "../instance-facts";
 
 /**
