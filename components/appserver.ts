@@ -18,7 +18,6 @@ export interface AppServerArgs {
   /** By name: OpenStack diffs security-group ids on every run (PITFALLS). */
   securityGroupNames: pulumi.Input<string>[];
   /** The instance's connections and secrets, as each provisioner takes them. */
-  serviceVars: ProvisionerContext["serviceVars"];
   connections: ProvisionerContext["connections"];
   secrets: ProvisionerContext["secrets"];
   lmsDomain: string;
@@ -55,7 +54,6 @@ export class AppServer extends pulumi.ComponentResource {
       instance: args.instance,
       lifecycle: args.lifecycle,
       appServer,
-      serviceVars: args.serviceVars,
       connections: args.connections,
       secrets: args.secrets,
     });

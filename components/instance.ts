@@ -1,8 +1,9 @@
 /**
  * OpenEdxInstance: everything of an instance that outlives any one appserver —
  * security group, DNS, MySQL databases and users, the MongoDB user, the
- * RabbitMQ vhost and the generated secrets — and the Ansible variables that
- * connect an appserver to them (`serviceVars`).
+ * RabbitMQ vhost and the generated secrets — and how an appserver connects to
+ * them (`connections`, provisioner-neutral: each provisioner maps them onto its
+ * own settings).
  *
  * Archive semantics: with `instance.data` retainOnDelete/protect (the
  * production default), the data resources (databases, users, grants, the Mongo
@@ -39,19 +40,9 @@ import {
   securityGroupName,
 } from "../config/names";
 import { RabbitVhost } from "./rabbitmq";
-import { Secrets } from "./secrets";
+import { Secrets, secretKeyNames } from "./secrets";
 import { SecurityGroup, securityGroupRules } from "./security-group";
-import {
-  type BrokerConnection,
-  type MongoConnection,
-  type MysqlConnection,
-  type ServiceVars,
-  brokerServiceVars,
-  mongoServiceVars,
-  mysqlServiceVars,
-  secretKeyNames,
-  secretServiceVars,
-} from "./service-vars";
+import type { BrokerConnection, InstanceConnections, MongoConnection, MysqlConnection } from "./connections";
 
 export interface OpenEdxInstanceArgs {
   /** The Pulumi stack name; every derived name comes from it (config/names.ts). */
@@ -67,13 +58,6 @@ export interface OpenEdxInstanceArgs {
   brokerNeeded?: boolean;
 }
 
-/** The instance's connections, as provisioners map them onto their own settings. */
-export interface InstanceConnections {
-  databases: "ephemeral" | "persistent";
-  mysql: MysqlConnection;
-  mongo: MongoConnection;
-  broker?: BrokerConnection;
-}
 
 
 const MONGO_DEFAULT_PORT = 27017;
@@ -95,10 +79,10 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
   public readonly mysql?: MysqlDatabases;
   public readonly mongodb?: MongoUsers;
   public readonly rabbitmq?: RabbitVhost;
-  /** Ansible variables for every connection and secret; each secret value is its own secret Output. */
-  public readonly serviceVars: ServiceVars;
-  /** The same connections, provisioner-neutral (users resolve only once their grants exist). */
+  /** How appservers reach the instance's services, provisioner-neutral (users resolve only once their grants exist). */
   public readonly connections: InstanceConnections;
+  /** The services the instance runs. */
+  public readonly services: ServiceFlags;
   /** Resources an appserver's provisioning must wait for (users, grants, broker permissions). */
   public readonly dependencies: pulumi.Resource[];
   /** Stack outputs: URLs, names, the database server; never a password. */
@@ -112,6 +96,7 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
     const persistent = settings.databases === "persistent";
     const retention: DataRetention = { retainOnDelete: settings.data.retainOnDelete, protect: settings.data.protect };
     this.instanceId = instanceId;
+    this.services = services;
 
     // Adopted names and actions (without `adopt`, everything is created under the derived names), and the
     // adopted users' passwords: checked before any resource is declared.
@@ -262,13 +247,6 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       mysql: mysqlConnection,
       mongo: mongoConnection,
       ...(brokerConnection ? { broker: brokerConnection } : {}),
-    };
-
-    this.serviceVars = {
-      ...mysqlServiceVars(mysqlConnection, services),
-      ...mongoServiceVars(mongoConnection),
-      ...(brokerConnection ? brokerServiceVars(brokerConnection, services) : {}),
-      ...secretServiceVars(this.secrets, services),
     };
 
     this.outputs = {

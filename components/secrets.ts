@@ -8,6 +8,7 @@ import { createHash, createPrivateKey, type JsonWebKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import type { ServiceFlags } from "../config/names";
 
 /**
  * The only special characters generated passwords and keys contain. They are
@@ -23,6 +24,19 @@ export const SECRET_KEY_LENGTH = 64;
 /** edx-platform signs with RS512 by default; the key must be RSA. */
 export const JWT_SIGNING_ALGORITHM = "RS512";
 export const JWT_RSA_BITS = 2048;
+
+/**
+ * The instance's secret keys, named as the configuration repository's variables
+ * (the names predate the Tutor path and name the resources, so they stay); which
+ * ones depends on the services it runs.
+ */
+export function secretKeyNames(services: ServiceFlags): string[] {
+  const names = ["EDXAPP_EDXAPP_SECRET_KEY", "EDXAPP_JWT_SECRET_KEY", "EDXAPP_EDX_API_KEY", "EDXAPP_PROFILE_IMAGE_HASH_SEED", "FORUM_API_KEY"];
+  if (services.notes) names.push("EDX_NOTES_API_SECRET_KEY");
+  if (services.ecommerce) names.push("ECOMMERCE_SECRET_KEY");
+  if (services.discovery) names.push("DISCOVERY_SECRET_KEY");
+  return names;
+}
 
 export interface SecretsArgs {
   /** Logical names of the passwords to generate, e.g. "mysql-edxapp", "rabbit-provider". */

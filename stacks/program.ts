@@ -48,7 +48,6 @@ export function defineStack(
         network: openstackConfig?.network ?? "public",
         keyPairName: keyPair?.name,
         securityGroupNames: [instance.securityGroupName, ...settings.securityGroup.extraGroups],
-        serviceVars: instance.serviceVars,
         connections: instance.connections,
         secrets: instance.secrets,
         lmsDomain: lms?.fqdn ?? `${settings.subDomain}.${settings.baseDomain}`,

@@ -14,7 +14,7 @@ import {
   renderAnsibleVars,
   type AnsibleVariablesInput,
   type InstanceFacts,
-} from "../components/ansible-vars";
+} from "../components/provisioners/ansible/vars";
 import { deriveDomains } from "../config/domains";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";

@@ -9,7 +9,7 @@ import {
   leafPaths,
   renderAnsibleVars,
   trustedVariablePaths,
-} from "../components/ansible-vars";
+} from "../components/provisioners/ansible/vars";
 import { deriveDomains } from "../config/domains";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";

@@ -9,7 +9,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Provisioner as ProvisionerKind } from "../../config/matrix/types";
 import type { ResolvedAppServer } from "../../config/stack-config";
-import type { InstanceConnections } from "../instance";
+import type { InstanceConnections } from "../connections";
 import type { Secrets } from "../secrets";
 import { ansibleProvisioner } from "./ansible";
 import type { InstanceFacts } from "./instance-facts";
@@ -19,11 +19,9 @@ export interface ProvisionerContext {
   instance: InstanceFacts;
   lifecycle: "sandbox" | "production";
   appServer: ResolvedAppServer;
-  /** The instance's connections as Ansible variables (the Ansible provisioner's input). */
-  serviceVars: Record<string, pulumi.Input<unknown>>;
-  /** The same connections, provisioner-neutral (the Tutor provisioner's input). */
+  /** How appservers reach the instance's services; each provisioner maps them onto its own settings. */
   connections: InstanceConnections;
-  secrets: Pick<Secrets, "secretKey" | "jwt">;
+  secrets: Secrets;
 }
 
 export interface VmProvisioning {

@@ -1,8 +1,9 @@
 /** The Ansible provisioner: the configuration repository's playbook, run by scripts/provision/provision.ts. */
 import type * as pulumi from "@pulumi/pulumi";
-import { type AnsibleVariablesInput, builtInDefaults, renderAnsibleVars, trustedVariablePaths } from "../ansible-vars";
-import { Provisioning, buildDigest } from "../provisioning";
-import type { AppServerProvisioner, ProvisionerContext } from "./index";
+import { ansibleServiceVars } from "./service-vars";
+import { type AnsibleVariablesInput, builtInDefaults, renderAnsibleVars, trustedVariablePaths } from "./vars";
+import { Provisioning, buildDigest } from "../../provisioning";
+import type { AppServerProvisioner, ProvisionerContext } from "../index";
 
 export function ansibleProvisioner(context: ProvisionerContext): AppServerProvisioner {
   const { appServer } = context;
@@ -10,7 +11,7 @@ export function ansibleProvisioner(context: ProvisionerContext): AppServerProvis
     instance: context.instance,
     lifecycle: context.lifecycle,
     release: appServer.release,
-    serviceVars: context.serviceVars,
+    serviceVars: ansibleServiceVars({ connections: context.connections, secrets: context.secrets, services: context.instance.services }),
     extraSettings: appServer.extraSettings,
     ...(appServer.pullRequestSettings !== undefined ? { pullRequestSettings: appServer.pullRequestSettings } : {}),
   };

@@ -17,10 +17,10 @@
  * The values are generic (`T`), so a layer may hold `pulumi.Output`s — a secret
  * stays a secret per key, and the plan shows "[secret]" only where it must.
  */
-import type { InstanceDomain, DomainRole } from "../config/domains";
-import type { ResolvedApplication, ResolvedRelease } from "../config/matrix/types";
-import { own, setOwn } from "../config/json";
-import type { InstanceFacts } from "./provisioners/instance-facts";
+import type { InstanceDomain, DomainRole } from "../../../config/domains";
+import type { ResolvedApplication, ResolvedRelease } from "../../../config/matrix/types";
+import { own, setOwn } from "../../../config/json";
+import type { InstanceFacts } from "../instance-facts";
 
 export type AnsibleVariables<T = unknown> = Record<string, T>;
 
@@ -237,7 +237,7 @@ export function releaseVariables(release: ResolvedRelease): AnsibleVariables {
 }
 
 /** The instance facts the variables are built from. */
-export type { InstanceFacts } from "./provisioners/instance-facts";
+export type { InstanceFacts } from "../instance-facts";
 
 /**
  * Where the LMS links to an MFE, for the MFEs the configuration's edxapp role
