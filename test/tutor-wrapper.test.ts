@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -142,6 +142,92 @@ describe("Tutor provisioning wrapper (local connection)", function () {
     assert.equal(run.status, 64);
     assert.ok(!run.stderr.includes(PASSWORD));
     assert.ok(!existsSync(path.join(work, "tutor")));
+  });
+});
+
+describe("Tutor provisioning wrapper over SSH (a private sshd on loopback)", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let sshd: ChildProcess | undefined;
+  let port: number;
+  let hostKey: string;
+  let userKey: string;
+
+  before(async function () {
+    if (process.getuid?.() !== 0 || !existsSync("/usr/sbin/sshd")) {
+      console.log("    (skipped: needs /usr/sbin/sshd and root to run a private sshd)");
+      this.skip();
+    }
+    dir = mkdtempSync(path.join(tmpdir(), "openedx-im-sshd-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "host")]);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "user")]);
+    hostKey = readFileSync(path.join(dir, "host.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    userKey = readFileSync(path.join(dir, "user"), "utf8");
+    writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "user.pub")), { mode: 0o600 });
+    port = 20000 + (process.pid % 20000);
+    mkdirSync("/run/sshd", { recursive: true });
+    writeFileSync(
+      path.join(dir, "sshd_config"),
+      [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${path.join(dir, "host")}`,
+        `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "StrictModes no",
+        "UsePAM no",
+        `PidFile ${path.join(dir, "sshd.pid")}`,
+      ].join("\n") + "\n",
+    );
+    sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 500));
+  });
+  after(() => {
+    if (sshd?.pid) process.kill(sshd.pid, "SIGTERM");
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function run(input: Record<string, unknown>, env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
+    const child = spawn(process.execPath, ["--import", "tsx", WRAPPER], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: dir,
+        OPENEDX_IM_HOST: "127.0.0.1",
+        OPENEDX_IM_SSH_PORT: String(port),
+        OPENEDX_IM_SSH_USER: "root",
+        OPENEDX_IM_APPSERVER_ID: "blue-0",
+        OPENEDX_IM_LOG_DIR: path.join(dir, "logs"),
+        OPENEDX_IM_TUTOR_ROOT: path.join(dir, "tutor"),
+        OPENEDX_IM_TUTOR_LAUNCH: "0",
+        OPENEDX_IM_TUTOR_COMMAND: JSON.stringify([TUTOR_TOOL, "ulmo"]),
+        ...env,
+      },
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(JSON.stringify(input));
+    return new Promise((resolve) => child.on("close", (status) => resolve({ status, stderr })));
+  }
+
+  it("logs in with the key through a private agent, checks the pinned host key, and writes the project on the far side", async () => {
+    const result = await run(request({ sshPrivateKey: userKey }), { OPENEDX_IM_HOST_KEY: hostKey });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(existsSync(path.join(dir, "tutor/env/apps/openedx/config/lms.env.yml")));
+    const privateKeyBody = userKey.split("\n")[1];
+    assert.ok(!result.stderr.includes(privateKeyBody));
+    assert.ok(!readdirSync(path.join(dir, "logs/blue-0")).some((name) => readFileSync(path.join(dir, "logs/blue-0", name), "utf8").includes(privateKeyBody)));
+  });
+
+  it("refuses a VM whose host key is not the pinned one, and runs nothing there", async () => {
+    rmSync(path.join(dir, "tutor"), { recursive: true, force: true });
+    const other = readFileSync(path.join(dir, "user.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    const result = await run(request({ sshPrivateKey: userKey }), { OPENEDX_IM_HOST_KEY: other, OPENEDX_IM_SSH_WAIT_TIMEOUT: "2" });
+    assert.equal(result.status, 69, result.stderr);
+    assert.ok(!existsSync(path.join(dir, "tutor")));
   });
 });
 

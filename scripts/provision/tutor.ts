@@ -33,6 +33,8 @@ import { join, resolve } from "node:path";
 import { EXIT_SSH_UNAVAILABLE, EXIT_TIMEOUT, EXIT_USAGE, UsageError, mask } from "./provision";
 
 export const REMOTE_BOOTSTRAP = "import json,sys;exec(json.loads(sys.stdin.readline()))";
+/** What ssh runs on the VM: constant; as root directly, otherwise through sudo (the cloud image's user). */
+export const REMOTE_COMMAND = `if [ "$(id -u)" = 0 ]; then exec /usr/bin/python3 -u -c '${REMOTE_BOOTSTRAP}'; else exec sudo -n /usr/bin/python3 -u -c '${REMOTE_BOOTSTRAP}'; fi`;
 const REMOTE_PROGRAM = join(__dirname, "tutor_remote.py");
 const PLUGIN_CODE = join(__dirname, "../../components/provisioners/tutor/openedx_im.py");
 
@@ -52,7 +54,7 @@ export interface TutorSettings {
   logDir: string;
   totalTimeoutSeconds: number;
   sshWaitSeconds: number;
-  /** Local test runs only: the tutor command, whether to install and to launch, the project root. */
+  /** Tests only: a tutor command already installed (no Docker or Tutor installation), whether to launch, the project root. */
   local: { tutorCommand?: string[]; root?: string; launch: boolean };
 }
 
@@ -83,7 +85,6 @@ export function readTutorSettings(env: Env): TutorSettings {
   let tutorCommand: string[] | undefined;
   const rawCommand = text("OPENEDX_IM_TUTOR_COMMAND");
   if (rawCommand !== undefined) {
-    if (connection !== "local") problems.push("OPENEDX_IM_TUTOR_COMMAND: only for OPENEDX_IM_CONNECTION=local (tests)");
     try {
       tutorCommand = JSON.parse(rawCommand) as string[];
       if (!Array.isArray(tutorCommand) || !tutorCommand.every((part) => typeof part === "string")) throw new Error();
@@ -254,18 +255,13 @@ export async function provisionWithTutor(settings: TutorSettings, request: Tutor
       pluginCode: readFileSync(PLUGIN_CODE, "utf8"),
       image: request.image,
       port: request.port,
-      ...(settings.connection === "local"
-        ? {
-            skipInstall: true,
-            launch: settings.local.launch,
-            ...(settings.local.root ? { root: settings.local.root } : {}),
-            ...(settings.local.tutorCommand ? { tutorCommand: settings.local.tutorCommand } : {}),
-          }
-        : {}),
+      ...(settings.local.tutorCommand ? { skipInstall: true, tutorCommand: settings.local.tutorCommand } : {}),
+      ...(settings.local.root ? { root: settings.local.root } : {}),
+      launch: settings.local.launch,
     };
     const [program, args] =
       settings.connection === "ssh"
-        ? ["ssh", [...sshArgs, `sudo -n /usr/bin/python3 -u -c '${REMOTE_BOOTSTRAP}'`]]
+        ? ["ssh", [...sshArgs, REMOTE_COMMAND]]
         : ["/usr/bin/python3", ["-u", "-c", REMOTE_BOOTSTRAP]];
     log.write(`$ ${program} ${args.join(" ")}\n`);
     const remote = spawn(program, args, { env: childEnv, stdio: ["pipe", "pipe", "pipe"] });

@@ -99,7 +99,7 @@ for name in versions:
 specs = [pip_spec(name, version) for name, version in sorted(versions.items())]
 port = int(request["port"])
 root = request.get("root") or "/var/lib/openedx-im/tutor"
-tutor = request.get("tutorCommand")  # only set by the wrapper for a local test run
+tutor = request.get("tutorCommand")  # tests only: a tutor already installed
 base_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": root, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 if not request.get("skipInstall"):
