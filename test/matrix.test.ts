@@ -4,7 +4,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { checkMatrix } from "../config/matrix/check";
 import { versionMatrix } from "../config/matrix/data";
-import { resolveAll, resolveRelease } from "../config/matrix/resolve";
+import { releaseForBaseBranch, resolveAll, resolveRelease } from "../config/matrix/resolve";
 import type { VersionMatrix } from "../config/matrix/types";
 import { scratchProject } from "./support/stacks";
 
@@ -76,6 +76,15 @@ describe("version matrix", () => {
     const m = copy();
     delete m.releases.master.pullRequestTarget;
     assert.ok(checkMatrix(m).notices.some((n) => n.includes('"master"')));
+  });
+
+  it("names the release a pull request's base branch is built with", () => {
+    assert.equal(releaseForBaseBranch(versionMatrix, "master"), "master");
+    assert.equal(releaseForBaseBranch(versionMatrix, "open-release/redwood.master"), "redwood");
+    assert.equal(releaseForBaseBranch(versionMatrix, "open-release/sumac.master"), "sumac");
+    assert.equal(releaseForBaseBranch(versionMatrix, "release/teak"), "teak");
+    assert.equal(releaseForBaseBranch(versionMatrix, "feature/x"), undefined);
+    assert.equal(releaseForBaseBranch(versionMatrix, "release/palm"), undefined);
   });
 
   it("resolves overrides: the origin and branch a deployment builds from, defaults for the rest", () => {
