@@ -214,7 +214,7 @@ describe("Tutor provisioning wrapper over SSH (a private sshd on loopback)", fun
   }
 
   it("logs in with the key through a private agent, checks the pinned host key, and writes the project on the far side", async () => {
-    const result = await run(request({ sshPrivateKey: userKey }), { OPENEDX_IM_HOST_KEY: hostKey });
+    const result = await run(request({ sshPrivateKey: userKey }), { OPENEDX_IM_HOST_PUBLIC_KEY: hostKey });
     assert.equal(result.status, 0, result.stderr);
     assert.ok(existsSync(path.join(dir, "tutor/env/apps/openedx/config/lms.env.yml")));
     const privateKeyBody = userKey.split("\n")[1];
@@ -225,7 +225,7 @@ describe("Tutor provisioning wrapper over SSH (a private sshd on loopback)", fun
   it("refuses a VM whose host key is not the pinned one, and runs nothing there", async () => {
     rmSync(path.join(dir, "tutor"), { recursive: true, force: true });
     const other = readFileSync(path.join(dir, "user.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
-    const result = await run(request({ sshPrivateKey: userKey }), { OPENEDX_IM_HOST_KEY: other, OPENEDX_IM_SSH_WAIT_TIMEOUT: "2" });
+    const result = await run(request({ sshPrivateKey: userKey }), { OPENEDX_IM_HOST_PUBLIC_KEY: other, OPENEDX_IM_SSH_WAIT_TIMEOUT: "2" });
     assert.equal(result.status, 69, result.stderr);
     assert.ok(!existsSync(path.join(dir, "tutor")));
   });

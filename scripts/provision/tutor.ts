@@ -18,7 +18,7 @@
  *   private ssh-agent through `ssh-add -`'s standard input; its socket lives in a
  *   0700 directory removed afterwards.
  * - Children get an allowlisted environment (never the deploy credentials, never
- *   TUTOR_* overrides); ssh pins the VM's host key when OPENEDX_IM_HOST_KEY is given.
+ *   TUTOR_* overrides); ssh pins the VM's host key when OPENEDX_IM_HOST_PUBLIC_KEY is given.
  * - Stopping the wrapper, even with kill -9, stops the run: the remote program
  *   ends when its standard input (this process's pipe) closes, and the agent's
  *   watchdog ends the agent the same way.
@@ -79,9 +79,9 @@ export function readTutorSettings(env: Env): TutorSettings {
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(sshUser)) problems.push(`OPENEDX_IM_SSH_USER: ${JSON.stringify(sshUser)} is not a user name`);
   const sshPort = Number(text("OPENEDX_IM_SSH_PORT") ?? "22");
   if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) problems.push("OPENEDX_IM_SSH_PORT: must be a port number");
-  const hostKey = text("OPENEDX_IM_HOST_KEY");
+  const hostKey = text("OPENEDX_IM_HOST_PUBLIC_KEY");
   if (hostKey !== undefined && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+$/.test(hostKey.trim()))
-    problems.push("OPENEDX_IM_HOST_KEY: must be one SSH public key (type and base64), the VM's host key");
+    problems.push("OPENEDX_IM_HOST_PUBLIC_KEY: must be one SSH public key (type and base64), the VM's host key");
   let tutorCommand: string[] | undefined;
   const rawCommand = text("OPENEDX_IM_TUTOR_COMMAND");
   if (rawCommand !== undefined) {
