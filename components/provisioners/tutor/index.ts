@@ -1,7 +1,7 @@
 /** The Tutor provisioner: config.yml and the openedx_im plugin rendered here, applied by scripts/provision/tutor.ts. */
 import { createHmac } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { buildDigest } from "../../provisioning";
+import { buildDigest } from "../command";
 import type { AppServerProvisioner, ProvisionerContext } from "../index";
 import { type TutorDatabases, type TutorSecrets, renderTutorAppServer } from "./config";
 import { TutorProvisioning } from "./provisioning";

@@ -7,11 +7,11 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { FROZEN_UPDATE_COMMAND, QUIET_COMMAND_INPUTS } from "../../provisioning";
+import { FROZEN_UPDATE_COMMAND, COMMAND_OUTPUT_INPUTS } from "../command";
 import type { TutorAppServer } from "./config";
 
-/** Run from the Pulumi project directory, where the command provider runs commands. */
-export const TUTOR_PROVISION_COMMAND = "node --import tsx scripts/provision/tutor.ts";
+/** Run from the Pulumi project directory, where the command provider runs commands; `exec`, so a kill of the provider's sh reaches the wrapper. */
+export const TUTOR_PROVISION_COMMAND = "exec node --import tsx scripts/provision/tutor.ts";
 
 /** Installing Docker and Tutor, pulling the images, the first migrations of an empty database: about half an hour; an hour allowed. */
 export const TUTOR_LAUNCH_SECONDS = 3600;
@@ -78,7 +78,7 @@ export class TutorProvisioning extends pulumi.ComponentResource {
         environment,
         stdin: pulumi.secret(request),
         triggers: args.frozen ? [args.appServerId, args.host] : [args.appServerId, args.host, args.settingsDigest],
-        ...QUIET_COMMAND_INPUTS,
+        ...COMMAND_OUTPUT_INPUTS,
       },
       {
         parent: this,
