@@ -1,12 +1,9 @@
 /** The Ansible provisioner: the configuration repository's playbook, run by scripts/provision/provision.ts. */
 import type * as pulumi from "@pulumi/pulumi";
 import { ansibleServiceVars } from "./service-vars";
-import type * as pulumi from "@pulumi/pulumi";
 import { buildDigest } from "../command";
 import { Provisioning } from "./provisioning";
-import { ansibleServiceVars } from "./service-vars";
 import { type AnsibleVariablesInput, builtInDefaults, renderAnsibleVars, trustedVariablePaths } from "./vars";
-import type { AppServerProvisioner, ProvisionerContext } from "../index";
 import type { AppServerProvisioner, ProvisionerContext } from "../index";
 
 export function ansibleProvisioner(context: ProvisionerContext): AppServerProvisioner {
