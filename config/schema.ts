@@ -231,6 +231,8 @@ export const openstackSchema = z.strictObject({
   /** The public half of the SSH key the provisioning run uses; the private half never enters config. */
   sshPublicKey: z.string().regex(/^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp256) [A-Za-z0-9+\/=]+( .*)?$/, "must be an OpenSSH public key"),
   defaultImage: openstackName,
+  /** The image of Tutor-built appservers that set none: Tutor needs Ubuntu 22.04 or later (Python 3.9+, Docker Compose v2). */
+  tutorImage: openstackName.optional(),
   flavors: z.strictObject({ sandbox: openstackName.optional(), production: openstackName.optional() }).optional(),
 });
 

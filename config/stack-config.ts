@@ -498,7 +498,7 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
       ...(pullRequestSettings !== undefined ? { pullRequestSettings } : {}),
       ...(build.djangoSettings !== undefined ? { djangoSettings: build.djangoSettings } : {}),
       flavor: build.flavor ?? flavorDefault,
-      image: build.image ?? imageDefault,
+      image: build.image ?? (withOverrides.provisioner === "tutor" ? (openstack?.tutorImage ?? imageDefault) : imageDefault),
       count: build.appServerCount ?? defaults.appServerCount,
     };
     return { id: id ?? buildFingerprint(resolved), ...resolved };
