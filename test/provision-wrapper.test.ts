@@ -13,7 +13,7 @@ import { PROVISION_COMMAND } from "../components/provisioning";
 import { childEnvironment, pipEnvironment } from "../scripts/provision/environment";
 import { parseGuardLine } from "../scripts/provision/guard";
 import { knownHostsLine, parseHostPublicKey } from "../scripts/provision/host-key";
-import { PROVISION_COMMAND } from "../components/provisioning";
+import { PROVISION_COMMAND } from "../components/provisioners/ansible/provisioning";
 import { AnsibleProgress, MAX_PROGRESS_LINE, formatElapsed, printable } from "../scripts/provision/progress";
 import { isRepositoryLocation, mask, parseRequest, readSettings, secretsToMask } from "../scripts/provision/provision";
 import { markUntrusted, variableProblems } from "../scripts/provision/variables";
