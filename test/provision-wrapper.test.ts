@@ -9,7 +9,6 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 
-import { PROVISION_COMMAND } from "../components/provisioning";
 import { childEnvironment, pipEnvironment } from "../scripts/provision/environment";
 import { parseGuardLine } from "../scripts/provision/guard";
 import { knownHostsLine, parseHostPublicKey } from "../scripts/provision/host-key";
