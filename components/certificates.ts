@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { certificateRequestText, type CertificateRequest } from "./certificate-plan";
+import { certificateRequestText, type CertificateRequest } from "../config/certificate-plan";
 import type { LoadBalancerConnection } from "./load-balancer";
 
 export const CERTS_SCRIPT_SOURCE = join(__dirname, "..", "scripts", "lb", "openedx-im-certs");

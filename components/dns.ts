@@ -6,7 +6,7 @@
 import * as gandi from "@pulumiverse/gandi";
 import * as pulumi from "@pulumi/pulumi";
 import { gandiRecordImportId } from "../config/adopt";
-import type { InstanceDomain } from "./domains";
+import type { InstanceDomain } from "../config/domains";
 
 /** Where the instance's names point: a host name (CNAME) or addresses (A/AAAA). */
 export interface DnsTarget {

@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { COMMAND_OUTPUT_INPUTS } from "./provisioning";
+import { COMMAND_OUTPUT_INPUTS } from "./provisioners/command";
 
 /** Run from the Pulumi project directory; every value arrives through the environment; `exec`: see PROVISION_COMMAND. */
 export const HEALTH_CHECK_COMMAND = "exec node --import tsx scripts/provision/health-check.ts";

@@ -1,8 +1,9 @@
 /**
  * OpenEdxInstance: everything of an instance that outlives any one appserver —
  * security group, DNS, MySQL databases and users, the MongoDB user, the
- * RabbitMQ vhost and the generated secrets — and the Ansible variables that
- * connect an appserver to them (`serviceVars`).
+ * RabbitMQ vhost and the generated secrets — and how an appserver connects to
+ * them (`connections`, provisioner-neutral: each provisioner maps them onto its
+ * own settings).
  *
  * Archive semantics: with `instance.data` retainOnDelete/protect (the
  * production default), the data resources (databases, users, grants, the Mongo
@@ -19,7 +20,7 @@ import { planAdoption } from "../config/adopt";
 import type { Credentials, MongodbConfig, RabbitmqConfig } from "../config/schema";
 import type { StackConfig } from "../config/stack-config";
 import { Dns, type DnsTarget } from "./dns";
-import { deriveDomains, type DomainRole, type InstanceDomain } from "./domains";
+import { deriveDomains, type DomainRole, type InstanceDomain } from "../config/domains";
 import { MongoUsers } from "./mongodb";
 import { MYSQL_DEFAULT_PORT, type DataRetention, MysqlDatabases } from "./mysql";
 import {
@@ -37,24 +38,14 @@ import {
   mysqlRoles,
   mysqlUserName,
   securityGroupName,
-} from "./names";
+} from "../config/names";
 import { RabbitVhost } from "./rabbitmq";
-import { Secrets } from "./secrets";
+import { Secrets, secretKeyNames } from "./secrets";
 import { SecurityGroup, securityGroupRules } from "./security-group";
-import {
-  type BrokerConnection,
-  type MongoConnection,
-  type MysqlConnection,
-  type ServiceVars,
-  brokerServiceVars,
-  mongoServiceVars,
-  mysqlServiceVars,
-  secretKeyNames,
-  secretServiceVars,
-} from "./service-vars";
+import type { BrokerConnection, InstanceConnections, MongoConnection, MysqlConnection } from "./connections";
 
 export interface OpenEdxInstanceArgs {
-  /** The Pulumi stack name; every derived name comes from it (components/names.ts). */
+  /** The Pulumi stack name; every derived name comes from it (config/names.ts). */
   instanceId: string;
   config: StackConfig;
   /** `openedx-im:credentials` (secret). Absent: providers read their environment variables. */
@@ -63,6 +54,12 @@ export interface OpenEdxInstanceArgs {
   dnsDependsOn?: pulumi.Resource[];
   /** A `*.candidate.<LMS>` record for candidate appservers' entry names (production). */
   candidateRecord?: boolean;
+  /**
+   * Whether an appserver needs the RabbitMQ vhost (Ansible-built ones run Celery on
+   * it; Tutor-built ones use Redis on the VM). Default true. Without it, an instance
+   * gets no vhost and no broker users.
+   */
+  brokerNeeded?: boolean;
 }
 
 /** The instance's domain names (LMS, Studio, ...) from its settings: the one derivation DNS, certificates and HAProxy share. */
@@ -74,6 +71,7 @@ export function instanceDomains(settings: StackConfig["instance"]): InstanceDoma
     enabled: { ecommerce: settings.services.ecommerce, discovery: settings.services.discovery },
   });
 }
+
 
 
 const MONGO_DEFAULT_PORT = 27017;
@@ -95,8 +93,10 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
   public readonly mysql?: MysqlDatabases;
   public readonly mongodb?: MongoUsers;
   public readonly rabbitmq?: RabbitVhost;
-  /** Ansible variables for every connection and secret; each secret value is its own secret Output. */
-  public readonly serviceVars: ServiceVars;
+  /** How appservers reach the instance's services, provisioner-neutral (users resolve only once their grants exist). */
+  public readonly connections: InstanceConnections;
+  /** The services the instance runs. */
+  public readonly services: ServiceFlags;
   /** Resources an appserver's provisioning must wait for (users, grants, broker permissions). */
   public readonly dependencies: pulumi.Resource[];
   /** Stack outputs: URLs, names, the database server; never a password. */
@@ -110,6 +110,7 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
     const persistent = settings.databases === "persistent";
     const retention: DataRetention = { retainOnDelete: settings.data.retainOnDelete, protect: settings.data.protect };
     this.instanceId = instanceId;
+    this.services = services;
 
     // Adopted names and actions (without `adopt`, everything is created under the derived names), and the
     // adopted users' passwords: checked before any resource is declared.
@@ -117,7 +118,8 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       ...(config.mongodb ? { mongodbProjectId: config.mongodb.projectId } : {}),
       databases: settings.databases,
     });
-    const rabbitConfig = config.rabbitmq;
+    // No vhost, no broker users and no broker passwords when no appserver needs one.
+    const rabbitConfig = args.brokerNeeded === false ? undefined : config.rabbitmq;
     // Ephemeral databases get the same user names on the VM's own servers, plus the local admin user.
     const mysqlUserRoles: string[] = [...mysqlRoles(services), ...(persistent ? [] : EPHEMERAL_ONLY_MYSQL_USERS)];
     // Adopted users keep the passwords the old site still uses: they come from credentials, none is generated.
@@ -253,12 +255,11 @@ export class OpenEdxInstance extends pulumi.ComponentResource {
       brokerConnection = brokerConnectionOf(rabbitConfig, this.rabbitmq, rabbitPasswords);
     }
     this.dependencies = dependencies;
-
-    this.serviceVars = {
-      ...mysqlServiceVars(mysqlConnection, services),
-      ...mongoServiceVars(mongoConnection),
-      ...(brokerConnection ? brokerServiceVars(brokerConnection, services) : {}),
-      ...secretServiceVars(this.secrets, services),
+    this.connections = {
+      databases: settings.databases,
+      mysql: mysqlConnection,
+      mongo: mongoConnection,
+      ...(brokerConnection ? { broker: brokerConnection } : {}),
     };
 
     this.outputs = {

@@ -16,7 +16,7 @@ import {
   mysqlGrantDatabasePattern,
   mysqlRoles,
   mysqlUserName,
-} from "./names";
+} from "../config/names";
 
 /** Reading and writing rows: what an application needs at run time. */
 export const RUNTIME_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE"] as const;

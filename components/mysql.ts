@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type AdoptionPlan, type ResourceDecision, adoptionOptions, mysqlNamesOf, planAdoption } from "../config/adopt";
 import type { MysqlServerConfig } from "../config/schema";
 import { type MysqlGrantSpec, instanceMysqlGrants, mergeGrants } from "./mysql-grants";
-import { type MysqlDatabaseKey, type MysqlRole, type ServiceFlags } from "./names";
+import { type MysqlDatabaseKey, type MysqlRole, type ServiceFlags } from "../config/names";
 
 export const MYSQL_DEFAULT_PORT = 3306;
 /** Explicit, because the server's default (`utf8`) reads back as `utf8mb3` on MySQL 8.0.28+ and diffs forever. */

@@ -13,7 +13,7 @@ import * as rabbitmq from "@pulumi/rabbitmq";
 import { type AdoptionPlan, adoptionOptions, planAdoption } from "../config/adopt";
 import type { RabbitmqConfig } from "../config/schema";
 import type { DataRetention } from "./mysql";
-import { RABBIT_ROLES, type RabbitRole } from "./names";
+import { RABBIT_ROLES, type RabbitRole } from "../config/names";
 
 /** Regexes over resource names inside the vhost: everything in it. The vhost itself bounds the reach. */
 export const RABBIT_PERMISSIONS = { configure: ".*", write: ".*", read: ".*" } as const;

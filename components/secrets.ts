@@ -8,6 +8,7 @@ import { createHash, createPrivateKey, type JsonWebKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import type { ServiceFlags } from "../config/names";
 
 /**
  * The only special characters generated passwords and keys contain. They are
@@ -24,6 +25,19 @@ export const SECRET_KEY_LENGTH = 64;
 export const JWT_SIGNING_ALGORITHM = "RS512";
 export const JWT_RSA_BITS = 2048;
 
+/**
+ * The instance's secret keys, named as the configuration repository's variables
+ * (the names predate the Tutor path and name the resources, so they stay); which
+ * ones depends on the services it runs.
+ */
+export function secretKeyNames(services: ServiceFlags): string[] {
+  const names = ["EDXAPP_EDXAPP_SECRET_KEY", "EDXAPP_JWT_SECRET_KEY", "EDXAPP_EDX_API_KEY", "EDXAPP_PROFILE_IMAGE_HASH_SEED", "FORUM_API_KEY"];
+  if (services.notes) names.push("EDX_NOTES_API_SECRET_KEY");
+  if (services.ecommerce) names.push("ECOMMERCE_SECRET_KEY");
+  if (services.discovery) names.push("DISCOVERY_SECRET_KEY");
+  return names;
+}
+
 export interface SecretsArgs {
   /** Logical names of the passwords to generate, e.g. "mysql-edxapp", "rabbit-provider". */
   passwordNames: string[];
@@ -36,6 +50,8 @@ export interface JwtSigningKeys {
   privateJwk: pulumi.Output<string | undefined>;
   /** `{"keys": [<public JWK>]}`, as EDXAPP_JWT_PUBLIC_SIGNING_JWK_SET expects. */
   publicJwkSet: pulumi.Output<string | undefined>;
+  /** The same key as a PEM, which Tutor takes (JWT_RSA_PRIVATE_KEY) and derives its JWKs from. */
+  privateKeyPem: pulumi.Output<string>;
   algorithm: string;
 }
 
@@ -75,6 +91,7 @@ export class Secrets extends pulumi.ComponentResource {
     this.jwt = {
       privateJwk: pulumi.secret(jwks.apply((pair) => pair?.privateJwk)),
       publicJwkSet: pulumi.secret(jwks.apply((pair) => pair?.publicJwkSet)),
+      privateKeyPem: pulumi.secret(signingKey.privateKeyPem),
       algorithm: JWT_SIGNING_ALGORITHM,
     };
 

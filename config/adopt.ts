@@ -41,7 +41,7 @@ import {
   mysqlUserName,
   rabbitUserName,
   rabbitVhostName,
-} from "../components/names";
+} from "./names";
 
 /** The host part of the MySQL users the program creates: they connect from appserver VMs whose addresses change with every appserver. */
 export const DEFAULT_MYSQL_USER_HOST = "%";

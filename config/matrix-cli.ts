@@ -21,6 +21,7 @@ function main(argv: string[]): number {
       return 2;
     }
   }
+  // The one command that prints the matrix's notices (a release no deployment uses): the place releases are managed.
   const report = checkMatrix(versionMatrix);
   for (const error of report.errors) process.stderr.write(`error: ${error}\n`);
   for (const notice of report.notices) process.stderr.write(`notice: ${notice}\n`);
@@ -34,10 +35,12 @@ function main(argv: string[]): number {
     deployment,
     ...STAGES.map((stage) => {
       const release = stages[stage] ?? "-";
-      return `${release} (${versionMatrix.releases[release]?.provisioner ?? "?"})`;
+      return `${release} (${howBuilt(release)})`;
     }),
   ]);
   printTable([["deployment", ...STAGES], ...rows], true);
+  process.stdout.write("\n");
+  printTable([["release", "ref", "provisioner"], ...Object.entries(versionMatrix.releases).map(([name, release]) => [name, release.ref, howBuilt(name)])], true);
 
   const followers = matrixFollowers(root, versionMatrix);
   const cells = Object.entries(versionMatrix.deployments).flatMap(([deployment, stages]) =>
@@ -76,6 +79,13 @@ function printTable(table: string[][], header = false): void {
     process.stdout.write(row.map((cell, col) => cell.padEnd(widths[col])).join("  ").trimEnd() + "\n");
     if (header && i === 0) process.stdout.write(widths.map((w) => "-".repeat(w)).join("  ") + "\n");
   }
+}
+
+/** `ansible`, or `tutor 21.0.8` with the exact Tutor version the release installs. */
+function howBuilt(release: string): string {
+  const found = versionMatrix.releases[release];
+  if (!found) return "?";
+  return found.provisioner === "tutor" && found.tutor ? `tutor ${found.tutor.version}` : found.provisioner;
 }
 
 process.exitCode = main(process.argv.slice(2));

@@ -68,6 +68,14 @@ const ansibleVariableName = z
 
 export const extraSettingsSchema = z.record(ansibleVariableName, z.unknown());
 
+const djangoSettingName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be a Django setting name (upper case letters, digits, underscores)");
+
+/** Django settings of a Tutor-built appserver's LMS and Studio, merged into Tutor's (mappings key by key). */
+export const djangoSettingsSchema = z.strictObject({
+  lms: z.record(djangoSettingName, z.unknown()).optional(),
+  cms: z.record(djangoSettingName, z.unknown()).optional(),
+});
+
 const releaseName = z.string().regex(/^[a-z][a-z0-9.-]*$/, "must be a release name such as redwood");
 const stageSchema = z.enum(STAGES, { error: `must be one of ${STAGES.join(", ")}` });
 
@@ -99,7 +107,10 @@ const appServerBuildShape = {
   ...releaseChoiceShape,
   edxPlatform: edxPlatformSchema.optional(),
   configuration: configurationRepoSchema.optional(),
+  /** Ansible variables (releases up to Redwood) or Tutor config keys (Sumac on), highest precedence. */
   extraSettings: extraSettingsSchema.optional(),
+  /** Tutor releases: Django settings for the LMS and Studio (Ansible releases use EDXAPP_LMS_ENV_EXTRA / EDXAPP_CMS_ENV_EXTRA). */
+  djangoSettings: djangoSettingsSchema.optional(),
   flavor: openstackName.optional(),
   image: openstackName.optional(),
   /** VMs per generation behind the load balancer. */
@@ -243,6 +254,8 @@ export const openstackSchema = z.strictObject({
   /** The public half of the SSH key the provisioning run uses; the private half never enters config. */
   sshPublicKey: z.string().regex(/^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp256) [A-Za-z0-9+\/=]+( .*)?$/, "must be an OpenSSH public key"),
   defaultImage: openstackName,
+  /** The image of Tutor-built appservers that set none: Tutor needs Ubuntu 22.04 or later (Python 3.9+, Docker Compose v2). */
+  tutorImage: openstackName.optional(),
   flavors: z.strictObject({ sandbox: openstackName.optional(), production: openstackName.optional() }).optional(),
 });
 

@@ -11,6 +11,7 @@ import { DEFAULT_DNS_TTL, DEFAULT_RELEASE, DEFAULT_SUBDOMAIN_BLACKLIST, LIFECYCL
 import { versionMatrix } from "./matrix/data";
 import { resolveRelease } from "./matrix/resolve";
 import type { ResolvedRelease, VersionMatrix } from "./matrix/types";
+import { tutorSettingsProblems } from "./tutor/settings";
 import {
   type AppServerEntry,
   type FleetKey,
@@ -23,9 +24,9 @@ import {
   type OpenstackConfig,
   type RabbitmqConfig,
 } from "./schema";
-import { type CertificateMode, type HstsSettings, namesOutsideWildcard } from "../components/certificate-plan";
-import { type DomainOptions, type InstanceDomain, cookieSharingProblem, deriveDomains } from "../components/domains";
-import { chooseMysqlServer } from "../components/names";
+import { type CertificateMode, type HstsSettings, namesOutsideWildcard } from "./certificate-plan";
+import { type DomainOptions, type InstanceDomain, cookieSharingProblem, deriveDomains } from "./domains";
+import { chooseMysqlServer } from "./names";
 
 export const NAMESPACE = "openedx-im";
 export const INSTANCE_KEY = `${NAMESPACE}:instance`;
@@ -38,6 +39,8 @@ export interface ResolvedAppServer {
   extraSettings: Record<string, unknown>;
   /** A generated sandbox's variables from its pull request, above extraSettings: never trusted. */
   pullRequestSettings?: Record<string, unknown>;
+  /** Tutor releases only; absent when not set (so the ids of other appservers do not change). */
+  djangoSettings?: { lms?: Record<string, unknown>; cms?: Record<string, unknown> };
   flavor: string;
   image: string;
   count: number;
@@ -382,7 +385,7 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
       problems.push(
         `${at("stage")}: a production instance does not follow a stage of the version matrix: each appserver pins its release (appServers[].release), so a change of ${instance.deployment ?? "the deployment"}/${instance.stage} in the matrix would change nothing here; remove stage (deployment stays: it gives each appserver's release the deployment's repositories and branches)`,
       );
-    for (const key of ["extraSettings", "edxPlatform", "configuration", "release", "flavor", "image", "appServerCount"] as const)
+    for (const key of ["extraSettings", "djangoSettings", "edxPlatform", "configuration", "release", "flavor", "image", "appServerCount"] as const)
       if (instance[key] !== undefined)
         problems.push(
           `${at(key)}: production appservers keep the settings they were built from; set ${key} on an entry of appServers instead`,
@@ -414,12 +417,25 @@ function instanceRuleProblems(instance: InstanceConfig, matrix: VersionMatrix, b
   }
 
   if (problems.length === 0) {
-    for (const { path, release } of releasesUsed(instance, matrix)) {
-      const provisioner = own(matrix.releases, release)?.provisioner;
-      if (provisioner === "tutor")
+    for (const { path, release, build } of releasesUsed(instance, matrix)) {
+      const supported = own(matrix.releases, release);
+      if (!supported) continue;
+      const prefix = path.replace(/(^|\.)(release|stage)$/, "");
+      const settingsAt = at(prefix ? `${prefix}.extraSettings` : "extraSettings");
+      if (supported.provisioner === "tutor" && supported.tutor) {
+        problems.push(...tutorSettingsProblems(build.extraSettings ?? {}, supported.tutor, { at: settingsAt }));
+        // A pull request's settings: the same keys, with the stricter policy for what a pull request may set.
+        if (prefix === "" && instance.pullRequestSettings !== undefined)
+          problems.push(
+            ...tutorSettingsProblems(instance.pullRequestSettings, supported.tutor, { at: at("pullRequestSettings"), fromPullRequest: true }),
+          );
+      }
+      if (supported.provisioner === "ansible" && build.djangoSettings !== undefined)
         problems.push(
-          `${at(path)}: release "${release}" is installed with Tutor, which openedx-im cannot build yet; choose one of ${ansibleReleases(matrix).join(", ")}`,
+          `${at(prefix ? `${prefix}.djangoSettings` : "djangoSettings")}: release "${release}" is built with Ansible; give Django settings as EDXAPP_LMS_ENV_EXTRA / EDXAPP_CMS_ENV_EXTRA in extraSettings`,
         );
+      if (supported.provisioner === "tutor" && build.configuration !== undefined)
+        problems.push(`${at(prefix ? `${prefix}.configuration` : "configuration")}: release "${release}" is built with Tutor, which uses no configuration repository; remove this key`);
     }
   }
   return problems;
@@ -441,21 +457,17 @@ function extraSettingsWarnings(instance: InstanceConfig, resolved: ResolvedInsta
   return unknownSettingWarnings(`${INSTANCE_KEY}.extraSettings`, resolved.appServers[0]?.release.release ?? "", instance.extraSettings);
 }
 
-function ansibleReleases(matrix: VersionMatrix): string[] {
-  return Object.entries(matrix.releases)
-    .filter(([, r]) => r.provisioner === "ansible")
-    .map(([name]) => name);
-}
-
-function releasesUsed(instance: InstanceConfig, matrix: VersionMatrix): { path: string; release: string }[] {
+/** Each appserver build of the instance, with the release it resolves to and where that is in the config. */
+function releasesUsed(instance: InstanceConfig, matrix: VersionMatrix): { path: string; release: string; build: Omit<AppServerEntry, "id"> }[] {
   if (instance.lifecycle === "production")
     return (instance.appServers ?? []).map((entry, index) => ({
       path: `appServers[${index}].release`,
       release: entry.release ?? DEFAULT_RELEASE,
+      build: entry,
     }));
   if (instance.deployment !== undefined && instance.stage !== undefined)
-    return [{ path: "stage", release: own(own(matrix.deployments, instance.deployment), instance.stage) ?? "" }];
-  return [{ path: "release", release: instance.release ?? DEFAULT_RELEASE }];
+    return [{ path: "stage", release: own(own(matrix.deployments, instance.deployment), instance.stage) ?? "", build: instance }];
+  return [{ path: "release", release: instance.release ?? DEFAULT_RELEASE, build: instance }];
 }
 
 function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openstack?: OpenstackConfig): ResolvedInstance {
@@ -486,8 +498,9 @@ function resolveInstance(instance: InstanceConfig, matrix: VersionMatrix, openst
       extraSettings: withSecretSettings(build.extraSettings ?? {}) as Record<string, unknown>,
       // Only when present: the id of every other appserver stays what it was.
       ...(pullRequestSettings !== undefined ? { pullRequestSettings } : {}),
+      ...(build.djangoSettings !== undefined ? { djangoSettings: build.djangoSettings } : {}),
       flavor: build.flavor ?? flavorDefault,
-      image: build.image ?? imageDefault,
+      image: build.image ?? (withOverrides.provisioner === "tutor" ? (openstack?.tutorImage ?? imageDefault) : imageDefault),
       count: build.appServerCount ?? defaults.appServerCount,
     };
     return { id: id ?? buildFingerprint(resolved), ...resolved };

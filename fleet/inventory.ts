@@ -2,8 +2,8 @@ import { isPlainObject } from "../config/json";
 import { versionMatrix } from "../config/matrix/data";
 import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
 import { PROJECT_ROOT, listStacks, readStackFile } from "../config/stack-file";
-import { deriveDomains } from "../components/domains";
-import { chooseMysqlServer } from "../components/names";
+import { deriveDomains } from "../config/domains";
+import { chooseMysqlServer } from "../config/names";
 
 /**
  * The fleet as its stack files describe it: one row per `Pulumi.<stack>.yaml`, read

@@ -1,5 +1,3 @@
-import { checkMatrix } from "../config/matrix/check";
-import { versionMatrix } from "../config/matrix/data";
 import { StackFileError } from "../config/stack-file";
 import { ConfigProblems } from "./load-config";
 import { planToJson } from "./plan/render";
@@ -25,8 +23,6 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const plan = await renderStack(positional[0], root);
-  // On stderr, so that --json output stays one JSON object.
-  for (const notice of checkMatrix(versionMatrix).notices) process.stderr.write(`notice: version matrix: ${notice}\n`);
   await writeOut(json ? planToJson(plan) : planToTree(plan));
   return 0;
 }

@@ -1,10 +1,10 @@
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { AppServer } from "../components/appserver";
-import { hstsHeader, planCertificates } from "../components/certificate-plan";
+import { hstsHeader, planCertificates } from "../config/certificate-plan";
 import { InstanceCertificates } from "../components/certificates";
 import { renderHaproxyFragment } from "../components/haproxy";
-import type { InstanceDomain } from "../components/domains";
+import type { InstanceDomain } from "../config/domains";
 import { OpenEdxInstance, instanceDomains } from "../components/instance";
 import { LoadBalancerFragment } from "../components/load-balancer";
 import { DEFAULT_PRELIMINARY_BACKEND } from "../config/instance-id";
@@ -49,9 +49,12 @@ export function defineStack(
         connection: lbConnection,
       })
     : undefined;
+  // Ansible-built appservers run Celery on the instance's RabbitMQ vhost; Tutor-built ones on Redis on the VM.
+  const brokerNeeded = settings.appServers.some((appServer) => appServer.release.provisioner === "ansible");
   const instance = new OpenEdxInstance("instance", {
     instanceId,
     config,
+    brokerNeeded,
     ...(credentials ? { credentials } : {}),
     ...(certificates ? { dnsDependsOn: [certificates] } : {}),
     candidateRecord: candidateSite(settings, domains) !== undefined,
@@ -76,7 +79,8 @@ export function defineStack(
         network: openstackConfig?.network ?? "public",
         keyPairName: keyPair?.name,
         securityGroupNames: [instance.securityGroupName, ...settings.securityGroup.extraGroups],
-        serviceVars: instance.serviceVars,
+        connections: instance.connections,
+        secrets: instance.secrets,
         lmsDomain: lms?.fqdn ?? `${settings.subDomain}.${settings.baseDomain}`,
         ...credential(config, credentials, "provisioningSshKey", "sshPrivateKey"),
         instanceDependencies: instance.dependencies,
@@ -90,7 +94,7 @@ export function defineStack(
   const candidates = site ? appServers.filter((a) => a !== active) : [];
   const vms = (appServer: AppServer | undefined) =>
     pulumi.all(appServer ? appServer.addresses : []).apply((addresses) =>
-      addresses.map((address, index) => ({ name: `${appServer?.appServerId}-${index}`, address, port: 80 })),
+      addresses.map((address, index) => ({ name: `${appServer?.appServerId}-${index}`, address, port: appServer?.port ?? 80 })),
     );
   const fragment = pulumi
     .all([vms(active), pulumi.all(candidates.map((candidate) => vms(candidate)))])
@@ -120,9 +124,7 @@ export function defineStack(
       appServerAddresses: Object.fromEntries(appServers.map((a) => [a.appServerId, a.addresses])),
     },
     artifacts: {
-      appservers: Object.fromEntries(
-        appServers.map((a) => [a.appServerId, { ansibleVars: a.ansibleVars, trustedVariablePaths: a.trustedVariablePaths }]),
-      ),
+      appservers: Object.fromEntries(appServers.map((a) => [a.appServerId, a.artifact])),
       haproxy: { config: fragment.apply((f) => f.config), map: fragment.apply((f) => f.map) },
     },
   };

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { instanceMysqlGrants, mergeGrants } from "../components/mysql-grants";
-import { mongoUserName, mysqlDatabaseName, mysqlUserName, rabbitVhostName } from "../components/names";
+import { mongoUserName, mysqlDatabaseName, mysqlUserName, rabbitVhostName } from "../config/names";
 import { AdoptError, adoptSchema, adoptionOptions, atlasDatabaseUserImportId, mysqlNamesOf, planAdoption } from "../config/adopt";
 
 const PROJECT = "5f1d0c3b9e2a4b6c8d0e1f2a";

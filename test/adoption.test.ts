@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { ansibleServiceVars } from "../components/provisioners/ansible/service-vars";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +24,7 @@ function settled(value: pulumi.Output<unknown>): Promise<unknown> {
 }
 
 type InstanceModule = typeof import("../components/instance");
-type NamesModule = typeof import("../components/names");
+type NamesModule = typeof import("../config/names");
 type ConfigModule = typeof import("../config/stack-config");
 let instanceModule: InstanceModule;
 let names: NamesModule;
@@ -99,7 +100,7 @@ describe("adoption", () => {
     registrations = await setUpRecordingMocks({ stack: "adoption", state: (args) => mockResourceState(args.type, args.name, args.inputs) });
     configModule = await import("../config/stack-config.js");
     instanceModule = await import("../components/instance.js");
-    names = await import("../components/names.js");
+    names = await import("../config/names.js");
 
     adopted = new instanceModule.OpenEdxInstance("adopted", {
       instanceId: "adopted",
@@ -116,7 +117,7 @@ describe("adoption", () => {
       config: stackConfig({ ...production, subDomain: "referenced", adopt: referenceAll }, ["adoptedPasswords"]),
       credentials: pulumi.secret({ adoptedPasswords: PASSWORDS }),
     });
-    await unwrap(pulumi.all([pulumi.all(adopted.serviceVars), pulumi.all(referenced.serviceVars)]));
+    await unwrap(pulumi.all([pulumi.all(ansibleServiceVars(adopted)), pulumi.all(ansibleServiceVars(referenced))]));
     await settle();
   });
 
@@ -198,7 +199,7 @@ describe("adoption", () => {
     });
 
     it("hands the adopted names and passwords to Ansible, passwords as secrets", async () => {
-      const vars = adopted.serviceVars;
+      const vars = ansibleServiceVars(adopted);
       const expected: Record<string, string> = {
         EDXAPP_MYSQL_DB_NAME: "old_edxapp",
         EDXAPP_MYSQL_CSMH_DB_NAME: "old_csmh",
@@ -277,7 +278,7 @@ describe("adoption", () => {
     });
 
     it("still hands the referenced names and existing passwords to Ansible", async () => {
-      const vars = referenced.serviceVars;
+      const vars = ansibleServiceVars(referenced);
       assert.equal(await unwrap(vars.EDXAPP_MYSQL_USER), "old_app");
       assert.equal(await unwrap(vars.EDXAPP_MONGO_USER), "old_mongo");
       assert.equal(await unwrap(vars.EDXAPP_CELERY_BROKER_VHOST), "old_vhost");

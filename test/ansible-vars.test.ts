@@ -14,8 +14,8 @@ import {
   renderAnsibleVars,
   type AnsibleVariablesInput,
   type InstanceFacts,
-} from "../components/ansible-vars";
-import { deriveDomains } from "../components/domains";
+} from "../components/provisioners/ansible/vars";
+import { deriveDomains } from "../config/domains";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";
 import type { ResolvedRelease } from "../config/matrix/types";

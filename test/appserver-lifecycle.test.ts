@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { chooseMysqlServer } from "../components/names";
+import { chooseMysqlServer } from "../config/names";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";
 import { type DiffReport, type ResourceDiff, type StackDiff, diffResources, diffStack, renderMarkdown } from "../stacks/plan/diff";

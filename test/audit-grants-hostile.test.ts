@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import mysql, { type RowDataPacket } from "mysql2/promise";
 import { instanceMysqlGrants } from "../components/mysql-grants";
-import { mysqlDatabaseName, mysqlGrantDatabasePattern, mysqlUserName } from "../components/names";
+import { mysqlDatabaseName, mysqlGrantDatabasePattern, mysqlUserName } from "../config/names";
 import { runAuditCli, servicesUrl } from "./support/audit-grants-mariadb";
 
 const SERVICES = { xqueue: false, notes: false };

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mongoDatabaseNames, mongoUserName } from "../components/names";
+import { mongoDatabaseNames, mongoUserName } from "../config/names";
 import { auditInstance } from "../tools/audit-grants/instances";
 import { type MongoUserDocument, mongoUpdates, planMongoServer, planMongoUser } from "../tools/audit-grants/mongo-audit";
 import { parseConnectionStatus, parseUsersInfo } from "../tools/audit-grants/mongo-server";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import mysql from "mysql2/promise";
 import { instanceMysqlGrants } from "../components/mysql-grants";
-import { mysqlDatabaseName, mysqlUserName } from "../components/names";
+import { mysqlDatabaseName, mysqlUserName } from "../config/names";
 import { auditInstance } from "../tools/audit-grants/instances";
 import { type MysqlServerState, type ObservedGrantee, type ObservedPrivilege, grantPatternMatches, planAccount, planServer } from "../tools/audit-grants/mysql-audit";
 import { type CliRun, runAuditCli, servicesUrl } from "./support/audit-grants-mariadb";

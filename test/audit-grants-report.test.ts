@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mysqlDatabaseName, mysqlUserName } from "../components/names";
+import { mysqlDatabaseName, mysqlUserName } from "../config/names";
 import { auditInstance, loadInstances } from "../tools/audit-grants/instances";
 import { PRODUCTION_STACK_YAML, SANDBOX_STACK_YAML, StackDir } from "./support/stack-dir";
 import { type ObservedGrantee, planAccount } from "../tools/audit-grants/mysql-audit";

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { mysqlDatabaseName } from "../components/names";
+import { mysqlDatabaseName } from "../config/names";
 import { loadInstances } from "../tools/audit-grants/instances";
 
 describe("audit-grants instance list files", () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { deriveDomains, relativeTo, type DomainOptions } from "../components/domains";
+import { deriveDomains, relativeTo, type DomainOptions } from "../config/domains";
 
 const none = { ecommerce: false, discovery: false };
 

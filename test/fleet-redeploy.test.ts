@@ -45,7 +45,7 @@ describe("fleet redeploy: the production change", () => {
       assert.throws(() => addAppServerToText("site", text, { ...(release ? { release } : {}), activate: true, date: DATE }), (e: unknown) => e instanceof NewAppServerError && message.test((e as Error).message));
     refuses(sandboxFile("s", "s1"), undefined, /site: not a production stack/);
     refuses(productionFile("learn").replace("        appServerCount: 2", "        appServerCount: 2\n        edxPlatform: { ref: abc123 }"), "redwood", /pins edxPlatform\.ref; a new entry would keep the old code/);
-    refuses(productionFile("learn"), "sumac", /would make the stack invalid: .*installed with Tutor/);
+    refuses(productionFile("learn"), "palm", /would make the stack invalid: .*not a supported release/);
   });
 
   it("writes the file atomically: the whole new text or the old one, no temporary file left", () => {
@@ -56,7 +56,7 @@ describe("fleet redeploy: the production change", () => {
       assert.equal(instanceOf(readFileSync(entry.file, "utf8")).activeAppServer, "a20261203");
       assert.deepEqual(readdirSync(root).sort(), ["Pulumi.site.yaml", "Pulumi.yaml"]);
       const before = readFileSync(entry.file, "utf8");
-      assert.throws(() => addAppServer("site", { release: "sumac", activate: true, date: DATE, root }), NewAppServerError);
+      assert.throws(() => addAppServer("site", { release: "palm", activate: true, date: DATE, root }), NewAppServerError);
       assert.equal(readFileSync(entry.file, "utf8"), before, "a refused change leaves the file as it was");
     } finally {
       rmSync(root, { recursive: true, force: true });

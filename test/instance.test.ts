@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { ansibleServiceVars } from "../components/provisioners/ansible/service-vars";
 import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +17,7 @@ let registrations: Registration[] = [];
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "pem", type: "pkcs1" }).toString();
 
 type InstanceModule = typeof import("../components/instance");
-type NamesModule = typeof import("../components/names");
+type NamesModule = typeof import("../config/names");
 type ConfigModule = typeof import("../config/stack-config");
 let instanceModule: InstanceModule;
 let names: NamesModule;
@@ -97,7 +98,7 @@ describe("OpenEdxInstance", () => {
     // Resources register on construction: import the components only once the mocks are in place.
     configModule = await import("../config/stack-config.js");
     instanceModule = await import("../components/instance.js");
-    names = await import("../components/names.js");
+    names = await import("../config/names.js");
 
     for (const [id, settings] of Object.entries({ prod: production, pr42: sandbox, dev: ephemeral })) {
       const config = stackConfig(settings, {}, id);
@@ -105,7 +106,7 @@ describe("OpenEdxInstance", () => {
     }
     built.prod.instance.dnsRecordFor("a1", 0, "192.0.2.10", { parent: built.prod.instance });
     built.prod.instance.dnsRecordFor("a1", 1, "2001:db8::10", { parent: built.prod.instance });
-    await unwrap(pulumi.all(Object.values(built).map(({ instance }) => pulumi.all(instance.serviceVars))));
+    await unwrap(pulumi.all(Object.values(built).map(({ instance }) => pulumi.all(ansibleServiceVars(instance)))));
     await settle();
   });
 
@@ -142,7 +143,7 @@ describe("OpenEdxInstance", () => {
       const grants = ofType("prod", "mysql:index/grant:Grant").filter((grant) => grant.inputs.user === readOnly);
       assert.deepEqual(grants.map((grant) => String(grant.inputs.database)).sort(), databases.sort());
       for (const grant of grants) assert.deepEqual(grant.inputs.privileges, ["SELECT"]);
-      const vars = built.prod.instance.serviceVars;
+      const vars = ansibleServiceVars(built.prod.instance);
       assert.equal(await unwrap(vars.COMMON_MYSQL_READ_ONLY_USER), readOnly);
       assert.ok(await pulumi.isSecret(pulumi.output(vars.COMMON_MYSQL_READ_ONLY_PASS)));
       assert.equal(await unwrap(vars.COMMON_MYSQL_READ_ONLY_PASS), "pw-prod-secrets-password-mysql-read_only");
@@ -158,7 +159,7 @@ describe("OpenEdxInstance", () => {
         assert.equal(database.inputs.defaultCharacterSet, "utf8mb4");
         assert.match(String(database.inputs.defaultCollation), /^utf8mb4_/);
       }
-      assert.equal(built.prod.instance.serviceVars.EDXAPP_MYSQL_HOST, server.host);
+      assert.equal(ansibleServiceVars(built.prod.instance).EDXAPP_MYSQL_HOST, server.host);
     });
 
     it("gives the MySQL and RabbitMQ providers the admin credentials from config, as secrets", async () => {
@@ -166,7 +167,7 @@ describe("OpenEdxInstance", () => {
       const chosen = names.chooseMysqlServer("creds", ["mysql-a", "mysql-b"]);
       const credentials = pulumi.secret({ mysql: { [chosen]: "mysql-admin-secret" }, rabbitmqUsername: "rabbit-admin", rabbitmqPassword: "rabbit-secret" });
       const instance = new instanceModule.OpenEdxInstance("creds", { instanceId: "creds", config, credentials });
-      await unwrap(pulumi.all(instance.serviceVars));
+      await unwrap(pulumi.all(ansibleServiceVars(instance)));
       await settle();
       const [mysqlProvider] = ofType("creds", "pulumi:providers:mysql");
       assert.ok(isSecretValue(mysqlProvider.inputs.password));
@@ -226,8 +227,8 @@ describe("OpenEdxInstance", () => {
       assert.equal(permission.inputs.vhost, vhost);
       assert.equal(permission.deleteBeforeReplace, true);
     }
-    assert.equal(built.prod.instance.serviceVars.EDXAPP_CELERY_BROKER_HOSTNAME, "rabbit.example.net:5671");
-    assert.equal(built.prod.instance.serviceVars.EDXAPP_CELERY_BROKER_USE_SSL, true);
+    assert.equal(ansibleServiceVars(built.prod.instance).EDXAPP_CELERY_BROKER_HOSTNAME, "rabbit.example.net:5671");
+    assert.equal(ansibleServiceVars(built.prod.instance).EDXAPP_CELERY_BROKER_USE_SSL, true);
   });
 
   describe("archive semantics", () => {
@@ -261,7 +262,7 @@ describe("OpenEdxInstance", () => {
     it("lifts retention when the config says data: {retainOnDelete: false, protect: false}", async () => {
       const config = stackConfig({ ...production, subDomain: "lifted", data: { retainOnDelete: false, protect: false } }, {}, "lifted");
       const instance = new instanceModule.OpenEdxInstance("lifted", { instanceId: "lifted", config });
-      await unwrap(pulumi.all(instance.serviceVars));
+      await unwrap(pulumi.all(ansibleServiceVars(instance)));
       await settle();
       const resources = resourcesOf("lifted");
       assert.ok(resources.some((r) => r.type === "mysql:index/database:Database"));
@@ -277,7 +278,7 @@ describe("OpenEdxInstance", () => {
     });
 
     it("points the appserver at databases on the VM itself, with generated passwords", async () => {
-      const vars = built.dev.instance.serviceVars;
+      const vars = ansibleServiceVars(built.dev.instance);
       assert.equal(vars.EDXAPP_MYSQL_HOST, "localhost");
       assert.deepEqual(vars.EDXAPP_MONGO_HOSTS, ["localhost"]);
       assert.deepEqual(vars.FORUM_MONGO_HOSTS, ["localhost"]);
@@ -291,7 +292,7 @@ describe("OpenEdxInstance", () => {
 
     it("hands every password, key and JWK to Ansible as a secret Output", async () => {
       for (const id of ["prod", "dev"]) {
-        const vars = built[id].instance.serviceVars;
+        const vars = ansibleServiceVars(built[id].instance);
         const secretNames = Object.keys(vars).filter((name) => SECRET_NAME.test(name));
         assert.ok(secretNames.includes("EDXAPP_JWT_PRIVATE_SIGNING_JWK"));
         for (const name of secretNames) assert.ok(await pulumi.isSecret(pulumi.output(vars[name])), `${id}: ${name} must be secret`);
@@ -299,13 +300,13 @@ describe("OpenEdxInstance", () => {
     });
 
     it("hands non-secret connection facts over in the clear", async () => {
-      const vars = built.prod.instance.serviceVars;
+      const vars = ansibleServiceVars(built.prod.instance);
       for (const name of ["EDXAPP_MYSQL_HOST", "EDXAPP_MYSQL_DB_NAME", "EDXAPP_MYSQL_USER", "EDXAPP_CELERY_BROKER_VHOST", "EDXAPP_JWT_SIGNING_ALGORITHM"])
         assert.equal(await pulumi.isSecret(pulumi.output(vars[name])), false, name);
     });
 
     it("generates a JWT key pair whose public set matches the private key", async () => {
-      const vars = built.prod.instance.serviceVars;
+      const vars = ansibleServiceVars(built.prod.instance);
       const privateJwk = JSON.parse(String(await unwrap(vars.EDXAPP_JWT_PRIVATE_SIGNING_JWK)));
       const publicSet = JSON.parse(String(await unwrap(vars.EDXAPP_JWT_PUBLIC_SIGNING_JWK_SET)));
       assert.equal(privateJwk.kty, "RSA");
@@ -327,7 +328,7 @@ describe("OpenEdxInstance", () => {
       const tsv = join(__dirname, "..", "..", "shared", "fixtures", "edx-configuration", "role-defaults.tsv");
       const known = new Set(readFileSync(tsv, "utf8").split("\n").map((line) => line.split("\t")[0]));
       for (const id of ["prod", "dev"])
-        for (const name of Object.keys(built[id].instance.serviceVars)) assert.ok(known.has(name), `${name} is not a configuration variable`);
+        for (const name of Object.keys(ansibleServiceVars(built[id].instance))) assert.ok(known.has(name), `${name} is not a configuration variable`);
     });
   });
 

@@ -4,7 +4,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { checkMatrix } from "../config/matrix/check";
 import { versionMatrix } from "../config/matrix/data";
-import { resolveAll, resolveRelease } from "../config/matrix/resolve";
+import { releaseForBaseBranch, resolveAll, resolveRelease } from "../config/matrix/resolve";
 import type { VersionMatrix } from "../config/matrix/types";
 import { scratchProject } from "./support/stacks";
 
@@ -56,6 +56,35 @@ describe("version matrix", () => {
     m.deployments.mitx.CI = "sumac";
     m.releaseMap.sumac = { mitx: [{ application: "edx-platform" }] };
     assert.ok(!checkMatrix(m).notices.some((n) => n.includes('"sumac"')));
+  });
+
+  it("pins Tutor and its plugins exactly for every Tutor release, and names a loose or missing one", () => {
+    for (const [name, release] of Object.entries(versionMatrix.releases).filter(([, r]) => r.provisioner === "tutor")) {
+      assert.ok(release.tutor, name);
+      assert.deepEqual(Object.keys(release.tutor.plugins).sort(), ["forum", "mfe"], name);
+    }
+    assert.equal(versionMatrix.releases.ulmo.tutor?.version, "21.0.8");
+    const m = copy();
+    m.releases.teak.tutor = { version: "20", series: "teak", plugins: { mfe: "20.1.0" } };
+    const errors = checkMatrix(m).errors;
+    assert.ok(errors.some((e) => e.startsWith("releases.teak.tutor:") && e.includes('"20" is not an exact version')), errors.join("\n"));
+    assert.ok(errors.some((e) => e.startsWith("releases.teak.tutor.plugins:") && e.includes('"forum" is missing')), errors.join("\n"));
+  });
+
+  it("keeps master (what pull requests target) without a retire notice although no deployment uses it", () => {
+    assert.ok(!checkMatrix(versionMatrix).notices.some((n) => n.includes('"master"')));
+    const m = copy();
+    delete m.releases.master.pullRequestTarget;
+    assert.ok(checkMatrix(m).notices.some((n) => n.includes('"master"')));
+  });
+
+  it("names the release a pull request's base branch is built with", () => {
+    assert.equal(releaseForBaseBranch(versionMatrix, "master"), "master");
+    assert.equal(releaseForBaseBranch(versionMatrix, "open-release/redwood.master"), "redwood");
+    assert.equal(releaseForBaseBranch(versionMatrix, "open-release/sumac.master"), "sumac");
+    assert.equal(releaseForBaseBranch(versionMatrix, "release/teak"), "teak");
+    assert.equal(releaseForBaseBranch(versionMatrix, "feature/x"), undefined);
+    assert.equal(releaseForBaseBranch(versionMatrix, "release/palm"), undefined);
   });
 
   it("resolves overrides: the origin and branch a deployment builds from, defaults for the rest", () => {

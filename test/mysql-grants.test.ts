@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { MIGRATE_PRIVILEGES, RUNTIME_PRIVILEGES, instanceMysqlGrants, mergeGrants } from "../components/mysql-grants";
-import { mysqlDatabaseKeys, mysqlDatabaseName, mysqlUserName } from "../components/names";
+import { mysqlDatabaseKeys, mysqlDatabaseName, mysqlUserName } from "../config/names";
 
 describe("mysql-grants", () => {
   it("gives each application user row access to its own databases only", () => {

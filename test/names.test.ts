@@ -16,7 +16,7 @@ import {
   rabbitUserName,
   rabbitVhostName,
   securityGroupName,
-} from "../components/names";
+} from "../config/names";
 
 const SAMPLE_IDS = [
   "prod",

@@ -718,10 +718,12 @@ describe("plan diff on a clean clone of this repository (the real program)", fun
     assert.equal(result.status, 0, result.stderr);
     const report = JSON.parse(result.stdout) as DiffReport;
     assert.deepEqual(report.selection.sharedChanges, ["config/matrix/data.ts"]);
+    // Whatever example stacks the repository holds, only mitx-ci changes.
     assert.deepEqual(
-      report.stacks.map((s) => [s.stack, s.status]),
-      [["dev", "unchanged"], ["legacy", "unchanged"], ["mitx-ci", "changed"], ["mitx-qa", "unchanged"], ["prod", "unchanged"]],
+      report.stacks.filter((s) => s.status !== "unchanged").map((s) => [s.stack, s.status]),
+      [["mitx-ci", "changed"]],
     );
+    assert.ok(report.stacks.some((s) => s.stack === "mitx-qa" && s.status === "unchanged"));
     const mitxCi = report.stacks.find((s) => s.stack === "mitx-ci");
     assert.ok(mitxCi);
     // Appservers are named by a digest of what they are built from: a new release, a new id.

@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 
-import { PROVISION_COMMAND } from "../components/provisioning";
+import { PROVISION_COMMAND } from "../components/provisioners/ansible/provisioning";
 import { childEnvironment, pipEnvironment } from "../scripts/provision/environment";
 import { parseGuardLine } from "../scripts/provision/guard";
 import { knownHostsLine, parseHostPublicKey } from "../scripts/provision/host-key";

@@ -17,7 +17,8 @@ import { FIXTURE_STACKS } from "./support/stacks";
 import * as pulumi from "@pulumi/pulumi";
 // These modules register nothing when imported; the resources are created after the mocks are set.
 import * as healthModule from "../components/health-check";
-import * as provisioningModule from "../components/provisioning";
+import * as provisioningModule from "../components/provisioners/ansible/provisioning";
+import { buildDigest } from "../components/provisioners/command";
 import { type Registration, isSecretValue, plain as plainValue, setUpRecordingMocks, unwrap } from "./support/pulumi-mocks";
 
 const ROOT = resolve(__dirname, "..");
@@ -167,7 +168,6 @@ describe("Provisioning and HealthCheck components (Pulumi mocks)", () => {
   });
 
   it("replaces the run when the host or a plain variable changes, not when only a secret value does", () => {
-    const { buildDigest } = provisioningModule;
     const base = { appServerId: "a1b2c3d4-0", configuration, ansibleVars: ansibleVars() };
     const digest = buildDigest(base);
     assert.equal(buildDigest({ ...base, ansibleVars: { ...ansibleVars(), EDXAPP_MYSQL_PASSWORD: pulumi.secret("other") } }), digest);

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { INSTANCE_KEY, validateStackConfig } from "../config/stack-config";
-import { chooseMysqlServer } from "../components/names";
+import { chooseMysqlServer } from "../config/names";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -51,6 +51,55 @@ function assertProblem(problems: string[], path: string, fragment: string | RegE
 }
 
 describe("stack configuration", () => {
+  describe("extraSettings of a Tutor release", () => {
+    it("accepts Tutor config keys of that version and its plugins", () => {
+      assert.deepEqual(problemsOf(sandbox({ release: "ulmo", extraSettings: { PLATFORM_NAME: "Courses", LANGUAGE_CODE: "fr", MFE_HOST_EXTRA_FILES: true } })), []);
+    });
+    it("names an unknown key with the closest known one", () => {
+      assertProblem(
+        problemsOf(sandbox({ release: "ulmo", extraSettings: { PLATFORM_NAM: "x" } })),
+        `${INSTANCE_KEY}.extraSettings.PLATFORM_NAM`,
+        /not a config key of Tutor 21\.0\.8 with plugins mfe, forum; did you mean PLATFORM_NAME\?/,
+      );
+      // An Ansible variable on a Tutor release has no near Tutor key: no misleading hint.
+      const problems = problemsOf(sandbox({ release: "teak", extraSettings: { EDXAPP_PLATFORM_NAME: "x" } }));
+      assertProblem(problems, `${INSTANCE_KEY}.extraSettings.EDXAPP_PLATFORM_NAME`, "not a config key of Tutor 20.0.5");
+      assert.ok(!problems.some((p) => p.includes("did you mean")), problems.join("\n"));
+    });
+    it("knows which series has which key (PREVIEW_LMS_HOST is Sumac's, MFE_SITE_PORT is main's)", () => {
+      assertProblem(problemsOf(sandbox({ release: "ulmo", extraSettings: { MFE_SITE_PORT: 1 } })), `${INSTANCE_KEY}.extraSettings.MFE_SITE_PORT`, "not a config key");
+      assert.deepEqual(problemsOf(sandbox({ release: "master", extraSettings: { MFE_SITE_PORT: 1 } })), []);
+    });
+    it("refuses keys the program sets, naming what to change instead", () => {
+      const problems = problemsOf(sandbox({ release: "ulmo", extraSettings: { LMS_HOST: "x.org", MYSQL_ROOT_PASSWORD: "p", PLUGIN_INDEXES: [] } }));
+      assertProblem(problems, `${INSTANCE_KEY}.extraSettings.LMS_HOST`, "domains");
+      assertProblem(problems, `${INSTANCE_KEY}.extraSettings.MYSQL_ROOT_PASSWORD`, "scoped users");
+      assertProblem(problems, `${INSTANCE_KEY}.extraSettings.PLUGIN_INDEXES`, "version matrix");
+    });
+    it("checks each production appserver against its own release", () => {
+      const problems = problemsOf(
+        production({
+          appServers: [
+            { id: "old", release: "redwood", extraSettings: { EDXAPP_PLATFORM_NAME: "x" } },
+            { id: "new", release: "sumac", extraSettings: { PREVIEW_LMS_HOST: "p.org", CONTACT_EMAL: "a@b.org" }, djangoSettings: { lms: { FEATURES: { X: true } } } },
+          ],
+          activeAppServer: "old",
+        }),
+      );
+      assertProblem(problems, `${INSTANCE_KEY}.appServers[1].extraSettings.PREVIEW_LMS_HOST`, "domains");
+      assertProblem(problems, `${INSTANCE_KEY}.appServers[1].extraSettings.CONTACT_EMAL`, "did you mean CONTACT_EMAIL?");
+      assert.equal(problems.length, 2, problems.join("\n"));
+    });
+    it("takes djangoSettings on Tutor releases only", () => {
+      assertProblem(
+        problemsOf(sandbox({ release: "redwood", djangoSettings: { lms: { X: 1 } } })),
+        `${INSTANCE_KEY}.djangoSettings`,
+        "EDXAPP_LMS_ENV_EXTRA",
+      );
+      assertProblem(problemsOf(sandbox({ release: "ulmo", djangoSettings: { lms: { lower: 1 } } })), `${INSTANCE_KEY}.djangoSettings.lms.lower`, "Django setting name");
+    });
+  });
+
   it("accepts the test stacks as they are", () => {
     for (const stack of listStacks(FIXTURE_STACKS)) {
       const result = validateStackConfig(readStackFile(stack, FIXTURE_STACKS).values, { stack });
@@ -134,8 +183,9 @@ describe("stack configuration", () => {
       assertProblem(problemsOf(sandbox({ deployment: "mitx" })), INSTANCE_KEY, "go together");
       assertProblem(problemsOf(sandbox({ deployment: "mitx", stage: "CI", release: "redwood" })), INSTANCE_KEY, "not both");
     });
-    it("rejects a release the Ansible provisioner cannot build, naming the ones it can", () => {
-      assertProblem(problemsOf(sandbox({ release: "ulmo" })), `${INSTANCE_KEY}.release`, /Tutor.*quince, redwood/);
+    it("accepts every Tutor release (Sumac, Teak, Ulmo, master) and the mitxonline stages", () => {
+      for (const release of ["sumac", "teak", "ulmo", "master"]) assert.deepEqual(problemsOf(sandbox({ release })), [], release);
+      for (const stage of ["CI", "QA", "Production"]) assert.deepEqual(problemsOf(sandbox({ deployment: "mitxonline", stage })), [], stage);
     });
     it("resolves (deployment, stage) through the matrix, with the deployment's overrides", () => {
       const result = validateStackConfig({ ...fleet, [INSTANCE_KEY]: sandbox({ deployment: "mitx", stage: "CI" }) });

@@ -9,8 +9,8 @@ import {
   leafPaths,
   renderAnsibleVars,
   trustedVariablePaths,
-} from "../components/ansible-vars";
-import { deriveDomains } from "../components/domains";
+} from "../components/provisioners/ansible/vars";
+import { deriveDomains } from "../config/domains";
 import { versionMatrix } from "../config/matrix/data";
 import { resolveRelease } from "../config/matrix/resolve";
 

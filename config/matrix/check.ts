@@ -1,6 +1,12 @@
 import { own } from "../json";
 import { STAGES, type VersionMatrix } from "./types";
 
+/** A pinned version: a release number, or a commit of a project's main branch (the nightly). */
+const EXACT_VERSION = /^([0-9]+\.[0-9]+\.[0-9]+|main@[0-9a-f]{7,40})$/;
+
+/** The plugins a Tutor-built instance cannot do without: the MFEs (the learner UI) and the forum. */
+export const REQUIRED_TUTOR_PLUGINS = ["mfe", "forum"] as const;
+
 export interface MatrixReport {
   /** Problems that make the matrix unusable: every (deployment, stage) must resolve. */
   errors: string[];
@@ -18,8 +24,18 @@ export function checkMatrix(matrix: VersionMatrix): MatrixReport {
   for (const [name, release] of Object.entries(matrix.releases)) {
     if (release.provisioner === "ansible" && !release.configuration)
       errors.push(`releases.${name}: provisioner "ansible" needs a configuration repository, ref and playbook`);
-    if (release.provisioner === "tutor" && !release.tutorVersion)
-      errors.push(`releases.${name}: provisioner "tutor" needs a tutorVersion`);
+    if (release.provisioner === "tutor") {
+      if (!release.tutor) errors.push(`releases.${name}: provisioner "tutor" needs tutor: { version, series, plugins }`);
+      else {
+        for (const [what, version] of [["tutor", release.tutor.version], ...Object.entries(release.tutor.plugins)])
+          if (!EXACT_VERSION.test(version))
+            errors.push(`releases.${name}.tutor: ${what} "${version}" is not an exact version (1.2.3, or main@<commit> for the nightly)`);
+        for (const plugin of REQUIRED_TUTOR_PLUGINS)
+          if (!Object.hasOwn(release.tutor.plugins, plugin))
+            errors.push(`releases.${name}.tutor.plugins: "${plugin}" is missing (every Tutor-built instance needs ${REQUIRED_TUTOR_PLUGINS.join(" and ")})`);
+      }
+    }
+    if (release.provisioner === "ansible" && release.tutor) errors.push(`releases.${name}: tutor is set but the provisioner is "ansible"`);
   }
 
   for (const [name, app] of Object.entries(matrix.applications)) {
@@ -75,7 +91,7 @@ export function checkMatrix(matrix: VersionMatrix): MatrixReport {
       errors.push(`defaultApplications: unknown application "${name}"`);
 
   for (const release of releaseNames)
-    if (!used.has(release))
+    if (!used.has(release) && !matrix.releases[release].pullRequestTarget)
       notices.push(`release "${release}" is supported but no deployment stage uses it; retire it if no stack names it`);
 
   return { errors, notices };

@@ -37,9 +37,39 @@ export const versionMatrix: VersionMatrix = {
         playbook: "openedx_native.yml",
       },
     },
-    sumac: { ref: "open-release/sumac.master", python: "3.11", node: "20", provisioner: "tutor", tutorVersion: "19" },
-    teak: { ref: "open-release/teak.master", python: "3.11", node: "20", provisioner: "tutor", tutorVersion: "20" },
-    ulmo: { ref: "open-release/ulmo.master", python: "3.12", node: "20", provisioner: "tutor", tutorVersion: "21" },
+    // Tutor releases: `ref` is the tag Tutor's published `openedx` image of that version is built from
+    // (its OPENEDX_COMMON_VERSION); plugins are the ones every instance needs (docs/tutor.md).
+    sumac: {
+      ref: "open-release/sumac.3",
+      python: "3.11",
+      node: "20",
+      provisioner: "tutor",
+      tutor: { version: "19.0.5", series: "sumac", plugins: { mfe: "19.0.0", forum: "19.0.0" }, imageRef: "open-release/sumac.3" },
+    },
+    teak: {
+      ref: "release/teak.3",
+      python: "3.11",
+      node: "20",
+      provisioner: "tutor",
+      tutor: { version: "20.0.5", series: "teak", plugins: { mfe: "20.1.0", forum: "20.0.0" }, imageRef: "release/teak.3" },
+    },
+    ulmo: {
+      ref: "release/ulmo.3",
+      python: "3.12",
+      node: "20",
+      provisioner: "tutor",
+      tutor: { version: "21.0.8", series: "ulmo", plugins: { mfe: "21.0.0", forum: "21.0.0" }, imageRef: "release/ulmo.3" },
+    },
+    // What every edx-platform pull request targets: Tutor's nightly (its main branch), pinned to a commit,
+    // and an image built on the VM from master (there is no published image to match a moving branch).
+    master: {
+      ref: "master",
+      python: "3.12",
+      node: "20",
+      provisioner: "tutor",
+      pullRequestTarget: true,
+      tutor: { version: "main@6f32dee8", series: "main", plugins: { mfe: "main@15b3d7a", forum: "main@ca1bb98" } },
+    },
   },
 
   applications: {

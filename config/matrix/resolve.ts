@@ -59,7 +59,7 @@ export function resolveRelease(matrix: VersionMatrix, choice: ReleaseChoice): Re
     node: release.node,
     provisioner: release.provisioner,
     ...(release.configuration ? { configuration: { ...release.configuration } } : {}),
-    ...(release.tutorVersion ? { tutorVersion: release.tutorVersion } : {}),
+    ...(release.tutor ? { tutor: { ...release.tutor, plugins: { ...release.tutor.plugins } } } : {}),
     applications,
   };
 }
@@ -73,4 +73,18 @@ export function resolveAll(matrix: VersionMatrix): Record<string, Partial<Record
       result[deployment][stage] = resolveRelease(matrix, { deployment, stage });
   }
   return result;
+}
+
+/**
+ * The release a pull request against `baseRef` is built with: the release whose
+ * ref is that branch (master → master, open-release/redwood.master → redwood), or
+ * whose name the branch carries (open-release/sumac.master, release/teak); undefined
+ * when no release matches (the watched fork's default applies).
+ */
+export function releaseForBaseBranch(matrix: VersionMatrix, baseRef: string): string | undefined {
+  const entries = Object.entries(matrix.releases);
+  const exact = entries.find(([, release]) => release.ref === baseRef);
+  if (exact) return exact[0];
+  const named = /^(?:open-)?release\/([a-z]+)(?:\.master)?$/.exec(baseRef)?.[1];
+  return named !== undefined && Object.hasOwn(matrix.releases, named) ? named : undefined;
 }

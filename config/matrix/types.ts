@@ -14,8 +14,32 @@ export interface SupportedRelease {
   provisioner: Provisioner;
   /** The configuration repository and ref, for releases the Ansible provisioner builds. */
   configuration?: { repository: string; ref: string; playbook: string };
-  /** The Tutor major version, for releases Tutor builds. */
-  tutorVersion?: string;
+  /** Pull requests target this release's branch: sandboxes use it even when no deployment does. */
+  pullRequestTarget?: boolean;
+  /** Tutor and its plugins at exact versions, for releases Tutor builds. */
+  tutor?: TutorRelease;
+}
+
+/** The vendored Tutor series whose config keys a release's Tutor defines (config/tutor/keys.ts). */
+export const TUTOR_SERIES = ["sumac", "teak", "ulmo", "main"] as const;
+export type TutorSeries = (typeof TUTOR_SERIES)[number];
+
+/**
+ * What `pip install` puts on an appserver: Tutor and each plugin at an exact
+ * version (`19.0.5`) or, for the nightly that tracks master, a git commit
+ * (`main@6f32dee8`, installed from the project's repository).
+ */
+export interface TutorRelease {
+  version: string;
+  series: TutorSeries;
+  /** Plugin name (as Tutor enables it) → exact version. */
+  plugins: Record<string, string>;
+  /**
+   * The Open edX ref the published `openedx` image of this Tutor version is
+   * built from; an appserver whose edx-platform is another repository or ref
+   * builds its own image on the VM.
+   */
+  imageRef?: string;
 }
 
 export type ApplicationType = "IDA" | "MFE";

@@ -23,6 +23,7 @@ const pullSchema = z.object({
     sha: z.string(),
     repo: z.object({ full_name: z.string(), clone_url: z.string() }).nullable(),
   }),
+  base: z.object({ ref: z.string() }),
   closed_at: z.string().nullable().optional(),
   updated_at: z.string(),
 });
@@ -50,6 +51,7 @@ export function toPullRequestSummary(raw: unknown): PullRequestSummary {
     headCloneUrl: pr.head.repo?.clone_url ?? null,
     headRef: pr.head.ref,
     headSha: pr.head.sha,
+    baseRef: pr.base.ref,
     closedAt: pr.closed_at ?? null,
     updatedAt: pr.updated_at,
   };

@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import { chooseMysqlServer } from "../../components/names";
+import { chooseMysqlServer } from "../../config/names";
 import { isPlainObject } from "../../config/json";
 import type { SandboxInstanceConfig } from "./types";
 

@@ -1,4 +1,7 @@
-import { isPlainObject } from "../../config/json";
+import { isPlainObject, own } from "../../config/json";
+import { versionMatrix } from "../../config/matrix/data";
+import { releaseForBaseBranch } from "../../config/matrix/resolve";
+import { tutorSettingsProblems } from "../../config/tutor/settings";
 import { extractSettingsBlock, findDatabasesMarker, parseSettingsYaml } from "./pr-body";
 import { checkPullRequestSettings } from "./settings-policy";
 import type { PullRequestOutcome, PullRequestSummary, SandboxInstanceConfig } from "./types";
@@ -163,6 +166,17 @@ export function mapPullRequest(pr: PullRequestSummary, context: MappingContext):
   for (const problem of checkPullRequestSettings(ansibleVariables))
     problems.push(`Settings.${problem.path}: ${problem.message}`);
 
+  // The release: the Settings block's, else the base branch's (when the fork says so), else the fork's default.
+  const release =
+    fields.openedx_release ?? (defaults.releaseFromBaseBranch ? releaseForBaseBranch(versionMatrix, pr.baseRef) : undefined) ?? defaults.release;
+  const tutor = release !== undefined ? own(versionMatrix.releases, release)?.tutor : undefined;
+  if (tutor) {
+    // Tutor builds it: the Settings are Tutor config keys, with the pull-request policy; no configuration repository.
+    for (const problem of tutorSettingsProblems(ansibleVariables, tutor, { at: "Settings", fromPullRequest: true })) problems.push(problem);
+    for (const key of ["configuration_version", "edx_ansible_source_repo", "configuration_playbook_name"] as const)
+      if (fields[key] !== undefined) problems.push(`Settings.${key}: release "${release}" is built with Tutor, which uses no configuration repository`);
+  }
+
   const subDomain = sandboxSubDomain(defaults, pr.number);
   const marker = findDatabasesMarker(pr.body, `${subDomain}.${context.baseDomain}`);
   if (!marker.ok) problems.push(marker.problem);
@@ -174,8 +188,7 @@ export function mapPullRequest(pr: PullRequestSummary, context: MappingContext):
     ref: fields.configuration_version ?? defaults.configuration?.ref,
     playbook: fields.configuration_playbook_name ?? defaults.configuration?.playbook,
   };
-  const definedConfiguration = Object.fromEntries(Object.entries(configuration).filter(([, value]) => value !== undefined));
-  const release = fields.openedx_release ?? defaults.release;
+  const definedConfiguration = tutor ? {} : Object.fromEntries(Object.entries(configuration).filter(([, value]) => value !== undefined));
 
   const config: SandboxInstanceConfig = {
     name: sandboxName(pr),
@@ -191,7 +204,8 @@ export function mapPullRequest(pr: PullRequestSummary, context: MappingContext):
     databases: (marker.ok && marker.databases) || defaults.databases,
     // The operator's fork defaults and the pull request's Settings stay apart in the file, so the
     // program knows, long after the sync pull request is merged, which values a pull request wrote.
-    extraSettings: sortKeysDeep(defaults.extraSettings) as Record<string, unknown>,
+    // (The fork's extraSettings are Ansible variables: a Tutor-built sandbox does not take them.)
+    extraSettings: tutor ? {} : (sortKeysDeep(defaults.extraSettings) as Record<string, unknown>),
     ...(Object.keys(ansibleVariables).length > 0
       ? { pullRequestSettings: sortKeysDeep(ansibleVariables) as Record<string, unknown> }
       : {}),

@@ -14,6 +14,8 @@ export interface PullRequestSummary {
   headCloneUrl: string | null;
   headRef: string;
   headSha: string;
+  /** The branch the pull request targets, e.g. master. */
+  baseRef: string;
   closedAt: string | null;
   updatedAt: string;
 }

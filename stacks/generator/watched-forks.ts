@@ -36,6 +36,11 @@ const forkDefaultsSchema = z.strictObject({
   databases: z.enum(["ephemeral", "persistent"], { error: "must be ephemeral or persistent" }).optional(),
   /** An Open edX release the version matrix knows, e.g. ulmo. */
   release: z.string().regex(/^[a-z][a-z0-9.-]*$/, "must be a release name such as ulmo").optional(),
+  /**
+   * Build each pull request with the release its base branch names (master → master,
+   * open-release/redwood.master → redwood); `release` applies when the branch names none.
+   */
+  releaseFromBaseBranch: z.boolean().optional(),
   configuration: z
     .strictObject({
       repository: z.string().min(1).optional(),
@@ -90,6 +95,7 @@ export interface ResolvedForkDefaults {
   databases: Databases;
   subDomainPrefix: string;
   release?: string;
+  releaseFromBaseBranch: boolean;
   configuration?: { repository?: string; ref?: string; playbook?: string };
   extraSettings: Record<string, unknown>;
   allowlist: ConfigurationAllowlist;
@@ -165,6 +171,7 @@ export function defaultsForFork(file: WatchedForksFile, fork: string): ResolvedF
     databases: entry.databases ?? BUILT_IN_FORK_DEFAULTS.databases,
     subDomainPrefix: entry.subDomainPrefix ?? BUILT_IN_FORK_DEFAULTS.subDomainPrefix,
     release: entry.release,
+    releaseFromBaseBranch: entry.releaseFromBaseBranch ?? false,
     configuration: entry.configuration,
     extraSettings: entry.extraSettings ?? {},
     allowlist: configurationAllowlist(file),

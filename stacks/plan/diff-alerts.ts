@@ -30,7 +30,7 @@ const SERVER_INPUTS: Readonly<Record<string, readonly string[]>> = {
 /** Resources that hold data themselves: replacing one makes a new, empty one. */
 const DATA_HOLDERS: ReadonlySet<string> = new Set(["mysql:index/database:Database", "rabbitmq:index/vHost:VHost"]);
 
-/** The update command of a frozen (production) appserver's provisioning run; see components/provisioning.ts. */
+/** The update command of a frozen (production) appserver's provisioning run; see components/provisioners/command.ts. */
 const FROZEN_RUN = /this appserver is frozen/;
 
 export interface StackAlerts {

@@ -186,9 +186,12 @@ describe("hostile pull requests, end to end (generator → offline plan → real
     harness.github.setMembers(["member"]);
     // The shipped fork file, plus an operator template that must stay live.
     const forks = parse(readFileSync(path.join(ROOT, "config", "watched-forks.yaml"), "utf8")) as {
-      forks: Record<string, { extraSettings?: Record<string, unknown> }>;
+      forks: Record<string, { extraSettings?: Record<string, unknown>; releaseFromBaseBranch?: boolean }>;
     };
     forks.forks[FORK].extraSettings = { ...forks.forks[FORK].extraSettings, OPERATOR_TEMPLATE };
+    // This corpus exercises the Ansible path (its pull requests target master, which would make them
+    // Tutor sandboxes); the Tutor path's refusals are in tutor-sandbox.test.ts.
+    forks.forks[FORK].releaseFromBaseBranch = false;
     harness.writeForks(stringify(forks));
     harness.github.putPullRequests(
       ...CORPUS.map((entry) => ({

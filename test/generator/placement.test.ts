@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { chooseMysqlServer } from "../../components/names";
+import { chooseMysqlServer } from "../../config/names";
 import { sandboxMysqlServer } from "../../stacks/generator/placement";
 import { readProjectConfig } from "../../stacks/generator/stack-validation";
 import { BASE_DOMAIN, GeneratorHarness } from "./harness";

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { z } from "zod";
 import { type MysqlGrantSpec, instanceMysqlGrants, mergeGrants } from "../../components/mysql-grants";
-import type { MysqlRole, ServiceFlags } from "../../components/names";
+import type { MysqlRole, ServiceFlags } from "../../config/names";
 import { type AdoptConfig, type MysqlUserDecision, adoptSchema, mysqlNamesOf, planAdoption } from "../../config/adopt";
 import { PROJECT_ROOT, listStacks, readStackFile } from "../../config/stack-file";
 import { servicesSchema } from "../../config/schema";

@@ -9,7 +9,7 @@
  * a plain unit test. Every name reaches SQL through sql-quote.ts.
  */
 import type { MysqlGrantSpec } from "../../components/mysql-grants";
-import { mysqlGrantDatabasePattern } from "../../components/names";
+import { mysqlGrantDatabasePattern } from "../../config/names";
 import { type MysqlAccount, displayAccount, displayName, quoteAccount, quoteIdentifier, quoteString, unquotableAccountReason, unquotableReason } from "./sql-quote";
 
 export type { MysqlAccount } from "./sql-quote";

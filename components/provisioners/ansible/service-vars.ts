@@ -1,54 +1,20 @@
 /**
  * The instance's connections and secrets as the configuration repository's
- * Ansible variables: pure mapping from what the instance components made (names,
+ * Ansible variables (the Ansible provisioner's input; the instance itself knows
+ * nothing of Ansible): pure mapping from what the instance components made (names,
  * hosts, passwords as secret Outputs) to variable names, each checked against
  * the roles' defaults by test/instance.test.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { RabbitRole, ServiceFlags } from "./names";
-import type { Secrets } from "./secrets";
+import type { ServiceFlags } from "../../../config/names";
+import type { BrokerConnection, InstanceConnections, MongoConnection, MysqlConnection } from "../../connections";
+import { type Secrets, secretKeyNames } from "../../secrets";
 
 export type ServiceVars = Record<string, pulumi.Input<unknown>>;
 
 /** The Django user the LMS authenticates to XQueue as. */
 const XQUEUE_LMS_USER = "lms";
 
-/** Secret keys of the instance, by Ansible variable name; which ones depends on the services it runs. */
-export function secretKeyNames(services: ServiceFlags): string[] {
-  const names = ["EDXAPP_EDXAPP_SECRET_KEY", "EDXAPP_JWT_SECRET_KEY", "EDXAPP_EDX_API_KEY", "EDXAPP_PROFILE_IMAGE_HASH_SEED", "FORUM_API_KEY"];
-  if (services.notes) names.push("EDX_NOTES_API_SECRET_KEY");
-  if (services.ecommerce) names.push("ECOMMERCE_SECRET_KEY");
-  if (services.discovery) names.push("DISCOVERY_SECRET_KEY");
-  return names;
-}
-
-export interface MysqlConnection {
-  host: string;
-  port: number;
-  /** Database names by key, for the databases the instance has. */
-  databases: Partial<Record<string, pulumi.Input<string>>>;
-  /** User name and password by role; a name resolves only once the user's grants exist. */
-  users: Partial<Record<string, { name: pulumi.Input<string>; password: pulumi.Input<string> }>>;
-}
-
-export interface MongoConnection {
-  hosts: string[];
-  port: number;
-  replicaSet?: string;
-  databases: { main: string; forum: string };
-  user: pulumi.Input<string>;
-  password: pulumi.Input<string>;
-  useTls: boolean;
-  authDatabase?: string;
-}
-
-export interface BrokerConnection {
-  host: string;
-  port: number;
-  useTls: boolean;
-  vhost: pulumi.Input<string>;
-  users: Record<RabbitRole, { name: pulumi.Input<string>; password: pulumi.Input<string> }>;
-}
 
 function hostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -188,4 +154,19 @@ export function secretServiceVars(secrets: Secrets, services: ServiceFlags): Ser
     vars.EDXAPP_XQUEUE_DJANGO_AUTH = pulumi.secret(password.apply((value) => ({ username: XQUEUE_LMS_USER, password: value })));
   }
   return vars;
+}
+
+/** Every connection and secret of the instance as Ansible variables; each secret value is its own secret Output. */
+export function ansibleServiceVars(instance: {
+  connections: InstanceConnections;
+  secrets: Secrets;
+  services: ServiceFlags;
+}): ServiceVars {
+  const { connections, secrets, services } = instance;
+  return {
+    ...mysqlServiceVars(connections.mysql, services),
+    ...mongoServiceVars(connections.mongo),
+    ...(connections.broker ? brokerServiceVars(connections.broker, services) : {}),
+    ...secretServiceVars(secrets, services),
+  };
 }

@@ -17,9 +17,10 @@
  * The values are generic (`T`), so a layer may hold `pulumi.Output`s — a secret
  * stays a secret per key, and the plan shows "[secret]" only where it must.
  */
-import type { InstanceDomain, DomainRole } from "./domains";
-import type { ResolvedApplication, ResolvedRelease } from "../config/matrix/types";
-import { own, setOwn } from "../config/json";
+import type { InstanceDomain, DomainRole } from "../../../config/domains";
+import type { ResolvedApplication, ResolvedRelease } from "../../../config/matrix/types";
+import { own, setOwn } from "../../../config/json";
+import type { InstanceFacts } from "../instance-facts";
 
 export type AnsibleVariables<T = unknown> = Record<string, T>;
 
@@ -235,15 +236,8 @@ export function releaseVariables(release: ResolvedRelease): AnsibleVariables {
   return vars;
 }
 
-/** The instance facts the variables are built from (a subset of `ResolvedInstance`, plus its id). */
-export interface InstanceFacts {
-  /** The instance id (the Pulumi stack name). */
-  id: string;
-  /** The human-readable name, shown as the platform's name. */
-  name: string;
-  domains: InstanceDomain[];
-  services: { xqueue: boolean; notes: boolean; ecommerce: boolean; discovery: boolean; forum: boolean };
-}
+/** The instance facts the variables are built from. */
+export type { InstanceFacts } from "../instance-facts";
 
 /**
  * Where the LMS links to an MFE, for the MFEs the configuration's edxapp role
