@@ -133,6 +133,8 @@ describe("Tutor-built appservers in plans of the real program", function () {
 
   describe("production upgrade Redwood (Ansible) → Sumac (Tutor) over the same databases", () => {
     const redwood = (i: Instance) => {
+      // No deployment: its repositories and branches exist for quince and redwood only (a Sumac entry would lose them).
+      delete i.deployment;
       i.appServers = [{ id: "r1", release: "redwood", extraSettings: { EDXAPP_PLATFORM_NAME: "MITx Residential" } }];
       i.activeAppServer = "r1";
     };
@@ -154,7 +156,8 @@ describe("Tutor-built appservers in plans of the real program", function () {
       const diffs = diffResources(await render("prod", redwood, "upgrade"), await render("prod", withSumac, "upgrade"));
       const changed = changes(diffs);
       assert.ok(changed.includes("create appserver-s1-provision0-run"), changed.join("\n"));
-      assert.ok(changed.every((c) => /^create appserver-s1($|-)|^create instance-dns-vm\d-s1$/.test(c)), changed.join("\n"));
+      // The fragment changes only to add the candidate's pin lines (docs/load-balancer.md, the pre-activation check).
+      assert.ok(changed.every((c) => /^create appserver-s1($|-)|^create instance-dns-vm\d-s1$|^update load-balancer-apply$/.test(c)), changed.join("\n"));
     });
 
     it("   the new appserver uses the old one's databases and a scoped user, with the instance's secrets", async () => {
@@ -183,7 +186,7 @@ describe("Tutor-built appservers in plans of the real program", function () {
       const after = await render("prod", removed, "upgrade");
       const diffs = diffResources(before, after);
       for (const d of diffs.filter((x) => x.change !== "same"))
-        assert.ok(/^appserver-r1|^instance-dns-vm\d-r1$|^instance-rabbitmq($|-)|^instance-secrets-password-rabbit-/.test(d.name), `${d.change} ${d.name}`);
+        assert.ok(/^appserver-r1|^instance-dns-vm\d-r1$|^instance-rabbitmq($|-)|^instance-secrets-password-rabbit-|^load-balancer-apply$/.test(d.name), `${d.change} ${d.name}`);
       for (const d of diffs.filter((x) => /^instance-(mysql|mongodb)-/.test(x.name))) assert.equal(d.change, "same", d.name);
       const vhost = before.resources.find((r) => r.type === "rabbitmq:index/vHost:VHost");
       assert.ok(vhost && vhost.retainOnDelete && vhost.protect, "the vhost is retained (and protected: docs/tutor.md says how to let it go)");
