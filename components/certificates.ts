@@ -11,30 +11,14 @@
  * Renewal is not Pulumi's: a systemd timer on the load balancer runs
  * `openedx-im-certs renew` (scripts/lb/openedx-im-certs-renew.timer).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { certificateRequestText, type CertificateRequest } from "../config/certificate-plan";
-import type { LoadBalancerConnection } from "./load-balancer";
+import { installScript, lbScriptSource, remoteScript, sshConnection, type LoadBalancerConnection } from "./lb-host";
 
-export const CERTS_SCRIPT_SOURCE = join(__dirname, "..", "scripts", "lb", "openedx-im-certs");
-
-/** Beside openedx-im-lb-apply, in the SSH user's own directory; the renewal timer runs the same file. */
-const REMOTE_SCRIPT = '"$HOME/.openedx-im/openedx-im-certs"';
-
-/** Installs the script read on stdin atomically (a renewal running now sees the old or the new file, never half of one). */
-export const INSTALL_CERTS_SCRIPT_COMMAND = [
-  "set -eu",
-  "umask 022",
-  'mkdir -p "$HOME/.openedx-im"',
-  'tmp=$(mktemp "$HOME/.openedx-im/.openedx-im-certs.XXXXXX")',
-  'cat >"$tmp"',
-  'chmod 0755 "$tmp"',
-  `mv -f "$tmp" ${REMOTE_SCRIPT}`,
-].join("\n");
-export const ENSURE_COMMAND = `${REMOTE_SCRIPT} ensure`;
-export const RELEASE_COMMAND = `${REMOTE_SCRIPT} release`;
+export const CERTS_SCRIPT_SOURCE = lbScriptSource("openedx-im-certs");
+export const ENSURE_COMMAND = `${remoteScript("openedx-im-certs")} ensure`;
+export const RELEASE_COMMAND = `${remoteScript("openedx-im-certs")} release`;
 
 export interface InstanceCertificatesArgs {
   /** The instance's slug on the load balancer (the Pulumi stack name). */
@@ -55,26 +39,13 @@ export class InstanceCertificates extends pulumi.ComponentResource {
     super("openedx-im:certificates:InstanceCertificates", name, {}, opts);
     this.certificateNames = args.request.certificates.map((cert) => cert.name);
 
-    const connection: pulumi.Input<command.types.input.remote.ConnectionArgs> = {
-      host: args.connection.host,
-      port: args.connection.port ?? 22,
-      user: args.connection.user,
-      ...(args.connection.privateKey === undefined ? {} : { privateKey: pulumi.secret(args.connection.privateKey) }),
-    };
-
-    // Shared by every instance and by the renewal timer: no delete.
-    const script = new command.remote.Command(
-      `${name}-script`,
-      {
-        connection,
-        create: INSTALL_CERTS_SCRIPT_COMMAND,
-        update: INSTALL_CERTS_SCRIPT_COMMAND,
-        stdin: readFileSync(CERTS_SCRIPT_SOURCE, "utf8"),
-        logging: command.types.enums.remote.Logging.Stderr,
-        addPreviousOutputInEnv: false,
-      },
-      { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
-    );
+    const connection = sshConnection(args.connection);
+    // openedx-im-certs imports openedx-im-lb-apply from its own directory (one lock, one reload), and runs
+    // before this instance's fragment exists: it brings the apply script itself.
+    const scripts = [
+      installScript(`${name}-script`, "openedx-im-certs", connection, this),
+      installScript(`${name}-apply-script`, "openedx-im-lb-apply", connection, this),
+    ];
 
     this.ensureCommand = new command.remote.Command(
       `${name}-ensure`,
@@ -94,7 +65,7 @@ export class InstanceCertificates extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: [script],
+        dependsOn: scripts,
         // The delete undoes the create: a new instance id must not have its use released by its predecessor's delete.
         deleteBeforeReplace: true,
         additionalSecretOutputs: ["stdout", "stderr"],

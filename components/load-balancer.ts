@@ -12,21 +12,12 @@
  * depends on this component (or is deleted after it) happens when the previous
  * appserver can no longer get a request.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { haproxyBackendName, type HaproxyFragment } from "./haproxy";
+import { installScript, lbScriptSource, remoteScript, sshConnection, type LoadBalancerConnection } from "./lb-host";
 
-export interface LoadBalancerConnection {
-  host: pulumi.Input<string>;
-  /** Default 22. */
-  port?: pulumi.Input<number>;
-  /** Root, or a user in group haproxy that may write conf.d and /etc/haproxy/openedx-im (docs/load-balancer.md). */
-  user: pulumi.Input<string>;
-  /** PEM private key; stored as a secret whatever the caller passes. Absent only in offline plans. */
-  privateKey?: pulumi.Input<string>;
-}
+export type { LoadBalancerConnection } from "./lb-host";
 
 export interface LoadBalancerFragmentArgs {
   /** The instance's slug on the load balancer (the Pulumi stack name); names its files and backend. */
@@ -43,23 +34,9 @@ export interface LoadBalancerApplyRequest {
   map: string;
 }
 
-export const APPLY_SCRIPT_SOURCE = join(__dirname, "..", "scripts", "lb", "openedx-im-lb-apply");
-
-/** Where the script lives on the load-balancer host: the SSH user's own directory, so any deploy user can install it. */
-const REMOTE_SCRIPT = '"$HOME/.openedx-im/openedx-im-lb-apply"';
-
-/** Installs the script read on stdin atomically; a concurrent `up` of another instance sees the old or the new file, never half of one. */
-export const INSTALL_SCRIPT_COMMAND = [
-  "set -eu",
-  "umask 022",
-  'mkdir -p "$HOME/.openedx-im"',
-  'tmp=$(mktemp "$HOME/.openedx-im/.openedx-im-lb-apply.XXXXXX")',
-  'cat >"$tmp"',
-  'chmod 0755 "$tmp"',
-  `mv -f "$tmp" ${REMOTE_SCRIPT}`,
-].join("\n");
-export const APPLY_COMMAND = `${REMOTE_SCRIPT} apply`;
-export const REMOVE_COMMAND = `${REMOTE_SCRIPT} remove`;
+export const APPLY_SCRIPT_SOURCE = lbScriptSource("openedx-im-lb-apply");
+export const APPLY_COMMAND = `${remoteScript("openedx-im-lb-apply")} apply`;
+export const REMOVE_COMMAND = `${remoteScript("openedx-im-lb-apply")} remove`;
 
 /** The stdin of the apply command: fixed key order, so the same fragment gives the same text (no spurious update). */
 export function applyRequest(instanceId: string, fragment: HaproxyFragment): string {
@@ -80,28 +57,8 @@ export class LoadBalancerFragment extends pulumi.ComponentResource {
     super("openedx-im:load-balancer:Fragment", name, {}, opts);
     this.backendName = backendName;
 
-    const connection: pulumi.Input<command.types.input.remote.ConnectionArgs> = {
-      host: args.connection.host,
-      port: args.connection.port ?? 22,
-      user: args.connection.user,
-      ...(args.connection.privateKey === undefined ? {} : { privateKey: pulumi.secret(args.connection.privateKey) }),
-    };
-    const scriptText = readFileSync(APPLY_SCRIPT_SOURCE, "utf8");
-
-    // Shared by every instance on the host, so it has no delete: removing one
-    // instance must not take the script from the others.
-    const script = new command.remote.Command(
-      `${name}-script`,
-      {
-        connection,
-        create: INSTALL_SCRIPT_COMMAND,
-        update: INSTALL_SCRIPT_COMMAND,
-        stdin: scriptText,
-        logging: command.types.enums.remote.Logging.Stderr,
-        addPreviousOutputInEnv: false,
-      },
-      { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
-    );
+    const connection = sshConnection(args.connection);
+    const script = installScript(`${name}-script`, "openedx-im-lb-apply", connection, this);
 
     const fragment = pulumi.output(args.fragment);
     this.map = fragment.apply((f) => f.map);

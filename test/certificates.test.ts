@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { localMainConfig } from "../bench/local-haproxy";
 import { hstsHeader, planCertificates } from "../config/certificate-plan";
-import { ENSURE_COMMAND, RELEASE_COMMAND } from "../components/certificates";
+import { CERTS_SCRIPT_SOURCE, ENSURE_COMMAND, RELEASE_COMMAND } from "../components/certificates";
+import { APPLY_SCRIPT_SOURCE } from "../components/load-balancer";
 import { deriveDomains, type DomainOptions } from "../config/domains";
 import { renderHaproxyFragment } from "../components/haproxy";
 import { readStackFile } from "../config/stack-file";
@@ -198,6 +199,19 @@ describe("certificates in the offline plans", function () {
     // The fixture sandbox has subdomain-style names (studio.dev.<base>): a certificate of its own.
     assert.deepEqual(dev.certificates.map((c: { name: string }) => c.name), ["instance.dev"]);
     assert.deepEqual(prod.certificates.map((c: { name: string }) => c.name), ["instance.prod"]);
+  });
+
+  it("installs the apply script beside the certs script before the first ensure: the certs script reloads through it", () => {
+    for (const plan of plans) {
+      const ensure = plan.resources.find((r) => r.name === "certificates-ensure")!;
+      for (const [name, source] of [["certificates-script", CERTS_SCRIPT_SOURCE], ["certificates-apply-script", APPLY_SCRIPT_SOURCE]]) {
+        const install = plan.resources.find((r) => r.name === name);
+        assert.ok(install, `${plan.stack}: no ${name}`);
+        assert.equal(install.inputs.stdin, readFileSync(source, "utf8"), `${plan.stack}: ${name}`);
+        assert.equal(install.inputs.delete, undefined, `${plan.stack}: ${name} is shared by every instance on the host`);
+        assert.ok(ensure.dependsOn.includes(install.urn), `${plan.stack}: the ensure does not wait for ${name}`);
+      }
+    }
   });
 
   it("prod: the non-active appserver is a candidate at a20261120.candidate.<LMS>, whose wildcard record waits for the certificate too", () => {

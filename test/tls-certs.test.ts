@@ -5,14 +5,16 @@
  * Requests are made by the program's own planner (components/certificate-plan.ts).
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type Server } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { hstsHeader, planCertificates, type CertificateMode, type CertificateRequest } from "../config/certificate-plan";
 import { deriveDomains, type DomainOptions } from "../config/domains";
 import { renderHaproxyFragment } from "../components/haproxy";
 import { applyRequest } from "../components/load-balancer";
-import { LocalAcme, httpsGet, peerCertificate, runCertsScript } from "../bench/local-acme";
+import { CERTS_SCRIPT, LocalAcme, httpsGet, peerCertificate, runCertsScript } from "../bench/local-acme";
 import { freePort, httpGet, LocalHaproxy, runApplyScript, startNamedBackend, type NamedBackend } from "../bench/local-haproxy";
 
 const SANDBOX_BASE = "sandbox.tls.test";
@@ -391,5 +393,25 @@ describe("openedx-im-certs: the Gandi LiveDNS adapter (a local server speaking L
     assert.doesNotMatch(refused.stderr + refused.stdout, /token-secret-123/);
     records = {};
     refuse = false;
+  });
+});
+
+describe("openedx-im-certs: one copy of the lock and reload, the apply script's", function () {
+  it("imports them from openedx-im-lb-apply beside it, as installed on the host, and names the file when it is missing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "openedx-im-certs-alone-"));
+    try {
+      copyFileSync(CERTS_SCRIPT, join(dir, "openedx-im-certs"));
+      const alone = spawnSync(join(dir, "openedx-im-certs"), ["list"], { encoding: "utf8", env: { PATH: process.env.PATH } });
+      assert.equal(alone.status, 7, alone.stderr);
+      assert.match(alone.stderr, /openedx-im-lb-apply is missing; it is installed beside this script/);
+      copyFileSync(join(dirname(CERTS_SCRIPT), "openedx-im-lb-apply"), join(dir, "openedx-im-lb-apply"));
+      const uses = join(dir, "tls.d");
+      const beside = spawnSync(join(dir, "openedx-im-certs"), ["list"], { encoding: "utf8", env: { PATH: process.env.PATH, OPENEDX_IM_CERTS_USES_DIR: uses } });
+      assert.equal(beside.status, 0, beside.stderr);
+      assert.match(beside.stdout, /^certificate/);
+      assert.deepEqual(readdirSync(dir).sort(), ["openedx-im-certs", "openedx-im-lb-apply"], "no bytecode cache beside the scripts");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
