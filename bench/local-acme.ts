@@ -11,7 +11,7 @@ import { request as httpsRequest } from "node:https";
 import { connect, type TLSSocket } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT, freePort } from "./local-haproxy";
+import { REPO_ROOT, freePort, runLbScript, type ScriptResult } from "./local-haproxy";
 
 export const CERTS_SCRIPT = join(REPO_ROOT, "scripts/lb/openedx-im-certs");
 
@@ -278,24 +278,9 @@ export function httpsGet(
   });
 }
 
-export interface CertsResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  milliseconds: number;
-}
+export type CertsResult = ScriptResult;
 
-/** Runs openedx-im-certs as the remote command and the timer do: a constant command line, the request on stdin. */
+/** Runs openedx-im-certs as the remote command and the timer do (the timer: no request, empty stdin). */
 export function runCertsScript(subcommand: string, request: unknown, env: NodeJS.ProcessEnv): Promise<CertsResult> {
-  const started = Date.now();
-  return new Promise((done, fail) => {
-    const child = spawn(CERTS_SCRIPT, [subcommand], { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", fail);
-    child.on("close", (status) => done({ status, stdout, stderr, milliseconds: Date.now() - started }));
-    child.stdin.end(request === undefined ? "" : typeof request === "string" ? request : JSON.stringify(request));
-  });
+  return runLbScript(CERTS_SCRIPT, subcommand, request === undefined ? "" : typeof request === "string" ? request : JSON.stringify(request), env);
 }

@@ -125,26 +125,31 @@ export function applyEnvironment(paths: LocalLbPaths, extra: Record<string, stri
   };
 }
 
-export interface ApplyResult {
+export interface ScriptResult {
   status: number | null;
   stdout: string;
   stderr: string;
   milliseconds: number;
 }
+export type ApplyResult = ScriptResult;
 
-/** Runs the apply script the way the remote command does: a constant command, the request on stdin. */
-export function runApplyScript(subcommand: "apply" | "remove" | string, request: unknown, env: NodeJS.ProcessEnv): Promise<ApplyResult> {
+/** Runs a load-balancer script the way the remote command does: a constant command line, the request on stdin. */
+export function runLbScript(script: string, subcommand: string, stdin: string, env: NodeJS.ProcessEnv): Promise<ScriptResult> {
   const started = Date.now();
   return new Promise((done, fail) => {
-    const child = spawn(APPLY_SCRIPT, [subcommand], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(script, [subcommand], { env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", fail);
     child.on("close", (status) => done({ status, stdout, stderr, milliseconds: Date.now() - started }));
-    child.stdin.end(typeof request === "string" ? request : JSON.stringify(request));
+    child.stdin.end(stdin);
   });
+}
+
+export function runApplyScript(subcommand: "apply" | "remove" | string, request: unknown, env: NodeJS.ProcessEnv): Promise<ApplyResult> {
+  return runLbScript(APPLY_SCRIPT, subcommand, typeof request === "string" ? request : JSON.stringify(request), env);
 }
 
 export class LocalHaproxy {
