@@ -20,7 +20,7 @@ import { Agent } from "node:http";
 import { parseArgs } from "node:util";
 import { renderHaproxyFragment, type HaproxyServer } from "../components/haproxy";
 import { applyRequest } from "../components/load-balancer";
-import { httpGet, LocalHaproxy, runApplyScript, startNamedBackend, type NamedBackend } from "./local-haproxy";
+import { httpGet, LocalHaproxy, loadOptions, runApplyScript, startClients, startNamedBackend, type NamedBackend } from "./local-haproxy";
 
 const INSTANCE = "bench";
 const DOMAINS = ["lms.bench.test", "studio.bench.test"];
@@ -46,8 +46,7 @@ async function main(): Promise<number> {
       "fail-build": { type: "boolean", default: false },
       before: { type: "string", default: "4" },
       after: { type: "string", default: "4" },
-      fresh: { type: "string", default: "8" },
-      keepalive: { type: "string", default: "8" },
+      ...loadOptions(8, 8),
     },
   });
   const failBuild = values["fail-build"] === true;
@@ -93,12 +92,7 @@ async function main(): Promise<number> {
       }
     };
 
-    const fresh = Array.from({ length: Number(values.fresh) }, (_, i) => client(i, false));
-    const keepAlive = Array.from({ length: Number(values.keepalive) }, (_, i) => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      agents.push(agent);
-      return client(i, agent);
-    });
+    const clients = startClients(values, () => new Agent({ keepAlive: true, maxSockets: 1 }), agents, client);
 
     await new Promise((done) => setTimeout(done, beforeMs));
     switchStartedAt = Date.now();
@@ -121,7 +115,7 @@ async function main(): Promise<number> {
     }
     await new Promise((done) => setTimeout(done, afterMs));
     running = false;
-    await Promise.all([...fresh, ...keepAlive]);
+    await Promise.all(clients);
 
     for (const [why, count] of tally.errors) console.log(`  ${count} x ${why}`);
     console.log(

@@ -152,6 +152,36 @@ export function runApplyScript(subcommand: "apply" | "remove" | string, request:
   return runLbScript(APPLY_SCRIPT, subcommand, typeof request === "string" ? request : JSON.stringify(request), env);
 }
 
+/** The benches' load options: --fresh <n> clients opening a connection per request, --keepalive <n> reusing one. */
+export function loadOptions(fresh: number, keepAlive: number) {
+  return {
+    fresh: { type: "string", default: String(fresh) },
+    keepalive: { type: "string", default: String(keepAlive) },
+  } as const;
+}
+
+/**
+ * Starts the benches' clients: `fresh` ones with no agent (a connection per request), then
+ * `keepAlive` ones each with its own one-socket agent (collected in `agents`, for the caller to destroy).
+ * Clients are numbered on from 0, so they spread over the hosts.
+ */
+export function startClients<A>(
+  counts: { fresh: string; keepalive: string },
+  newAgent: () => A,
+  agents: A[],
+  client: (index: number, agent: A | false) => Promise<void>,
+): Promise<void>[] {
+  const fresh = Number(counts.fresh);
+  return [
+    ...Array.from({ length: fresh }, (_, i) => client(i, false)),
+    ...Array.from({ length: Number(counts.keepalive) }, (_, i) => {
+      const agent = newAgent();
+      agents.push(agent);
+      return client(fresh + i, agent);
+    }),
+  ];
+}
+
 export class LocalHaproxy {
   private exited: Promise<void>;
   log = "";

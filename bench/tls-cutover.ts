@@ -34,7 +34,7 @@ import { deriveDomains, type DomainOptions } from "../config/domains";
 import { renderHaproxyFragment } from "../components/haproxy";
 import { applyRequest } from "../components/load-balancer";
 import { LocalAcme, httpsGet, runCertsScript } from "./local-acme";
-import { LocalHaproxy, freePort, runApplyScript, startNamedBackend, type NamedBackend } from "./local-haproxy";
+import { LocalHaproxy, freePort, loadOptions, runApplyScript, startClients, startNamedBackend, type NamedBackend } from "./local-haproxy";
 
 interface Instance {
   id: string;
@@ -56,8 +56,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       "dns-before-certificate": { type: "boolean", default: false },
-      fresh: { type: "string", default: "6" },
-      keepalive: { type: "string", default: "6" },
+      ...loadOptions(6, 6),
       settle: { type: "string", default: "3" },
     },
   });
@@ -114,14 +113,7 @@ async function main(): Promise<number> {
         }
       }
     };
-    const workers = [
-      ...Array.from({ length: Number(values.fresh) }, (_, i) => client(i, false)),
-      ...Array.from({ length: Number(values.keepalive) }, (_, i) => {
-        const agent = new Agent({ keepAlive: true, maxSockets: 1, ca });
-        agents.push(agent);
-        return client(i + 3, agent);
-      }),
-    ];
+    const workers = startClients(values, () => new Agent({ keepAlive: true, maxSockets: 1, ca }), agents, client);
     const started = Date.now();
     const step = async (what: string, run: () => Promise<{ status: number | null; stderr: string; milliseconds: number } | void>) => {
       const result = await run();
