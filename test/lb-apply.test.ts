@@ -5,6 +5,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  APPLY_SCRIPT,
   freePort,
   httpGet,
   LocalHaproxy,
@@ -343,5 +344,49 @@ describe("openedx-im-lb-apply against a real HAProxy", function () {
     assert.equal((await httpGet(lb.url, "lms.delta.test")).body, "new");
     const again = await runApplyScript("remove", '{"instanceId": "gamma"}', lb.env());
     assert.equal(again.status, 0, `removing twice is harmless: ${again.stderr}`);
+  });
+});
+
+describe("openedx-im-lb-apply's line shapes and the renderer", () => {
+  /** For each line, the indexes of the apply script's BACKEND_BODY shapes it matches; "comment" and "header" for those. */
+  function shapesOf(lines: string[]): { shapes: number; matches: (number | "comment" | "header")[][] } {
+    const program = [
+      "import importlib.machinery, importlib.util, json, sys",
+      "sys.dont_write_bytecode = True",
+      "loader = importlib.machinery.SourceFileLoader('apply', sys.argv[1])",
+      "m = importlib.util.module_from_spec(importlib.util.spec_from_loader('apply', loader))",
+      "loader.exec_module(m)",
+      "lines = json.load(sys.stdin)",
+      "out = [[i for i, s in enumerate(m.BACKEND_BODY) if s.match(l)] + (['comment'] if m.COMMENT.match(l) else [])",
+      "       + (['header'] if m.first_word(l) == 'backend' else []) for l in lines]",
+      "print(json.dumps({'shapes': len(m.BACKEND_BODY), 'matches': out}))",
+    ].join("\n");
+    const result = spawnSync("python3", ["-c", program, APPLY_SCRIPT], { input: JSON.stringify(lines), encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    return JSON.parse(result.stdout) as { shapes: number; matches: (number | "comment" | "header")[][] };
+  }
+
+  it("the script's hand-written shapes are exactly the lines the renderer writes: each rendered line matches one, each shape is written", () => {
+    const base = { domains: ["lms.alpha.test", "studio.alpha.test"], preliminaryBackend: PRELIMINARY };
+    const vm = (name: string, address = "10.0.0.1"): HaproxyServer => ({ name, address, port: 80 });
+    const fragments = [
+      renderHaproxyFragment({ instanceId: "alpha", ...base, servers: [] }),
+      renderHaproxyFragment({ instanceId: "alpha", ...base, servers: [vm("a1-0")], hsts: "max-age=300" }),
+      renderHaproxyFragment({
+        instanceId: "alpha",
+        ...base,
+        servers: [vm("a1-0"), vm("a1-1", "fd00::1")],
+        serverTimeoutSeconds: 900,
+        hsts: "max-age=31536000;includeSubDomains;preload",
+        candidates: [{ id: "a2", servers: [vm("a2-0"), vm("a2-1", "appserver.internal")] }],
+        candidateSite: { lmsDomain: "lms.alpha.test", cookieDomain: "alpha.test" },
+      }),
+    ];
+    const lines = fragments.flatMap((fragment) => fragment.config.trimEnd().split("\n"));
+    const { shapes, matches } = shapesOf(lines);
+    lines.forEach((line, index) => assert.equal(matches[index].length, 1, `${JSON.stringify(line)} matches ${JSON.stringify(matches[index])} (exactly one shape expected)`));
+    const written = new Set(matches.flat());
+    const unwritten = Array.from({ length: shapes }, (_, index) => index).filter((index) => !written.has(index));
+    assert.deepEqual(unwritten, [], "BACKEND_BODY shapes the renderer never writes: remove them from the apply script (or render them here)");
   });
 });
