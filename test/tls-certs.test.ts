@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer, type Server } from "node:http";
 import { dirname, join } from "node:path";
@@ -413,5 +413,74 @@ describe("openedx-im-certs: one copy of the lock and reload, the apply script's"
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("openedx-im-certs: hostile requests (real HAProxy with TLS)", function () {
+  this.timeout(60_000);
+  let lb: LocalHaproxy;
+  let env: NodeJS.ProcessEnv;
+  const ok = { name: "ok", names: ["ok.hostile.test"], challenge: "dns-01", zone: "hostile.test" };
+  const state = () =>
+    [lb.paths.crtList, lb.paths.httpsMap, lb.paths.usesDir, lb.paths.certsDir].map((path) =>
+      existsSync(path) ? (path.endsWith("list") || path.endsWith("map") ? readFileSync(path, "utf8") : readdirSync(path).sort().join(",")) : null,
+    );
+
+  before(async () => {
+    lb = await LocalHaproxy.start({ hardStopAfterSeconds: 20, tls: {} });
+    const config = join(lb.paths.dir, "certs.json");
+    writeFileSync(config, JSON.stringify({ acme: { email: "ops@hostile.test" }, dataDir: join(lb.paths.dir, "acme") }));
+    env = lb.env({ OPENEDX_IM_CERTS_CONFIG: config });
+  });
+  after(async () => lb?.stop());
+
+  it("refuses names that would add crt-list options, lines or paths, and wildcards out of place: exit 1, nothing written", async () => {
+    const cert = (patch: Record<string, unknown>) => ({ instanceId: "evil", domains: ["ok.hostile.test"], certificates: [{ ...ok, ...patch }] });
+    const hostile: [string, unknown][] = [
+      ["instance id with a path", { instanceId: "../../haproxy/conf.d/x", domains: ["ok.hostile.test"], certificates: [] }],
+      ["instance id with a slash", { instanceId: "a/b", domains: ["ok.hostile.test"], certificates: [] }],
+      ["crt-list options after the name", cert({ name: "ok.pem [ocsp-update on]" })],
+      ["verify none after the name", cert({ name: "ok verify none" })],
+      ["a second crt-list line", cert({ name: "ok\n/etc/ssl/private/other.pem" })],
+      ["a name going up", cert({ name: "../ok" })],
+      ["a name of two dots", cert({ name: ".." })],
+      ["a path in the name", cert({ name: "a/b" })],
+      ["a comment", cert({ name: "ok#x" })],
+      ["a negation", cert({ name: "!ok" })],
+      ["a host name with a crt-list filter", cert({ names: ["ok.hostile.test [verify none]"] })],
+      ["a host name with a line feed", cert({ names: ["ok.hostile.test\n!x.hostile.test"] })],
+      ["a negative SNI filter", cert({ names: ["!ok.hostile.test"] })],
+      ["a wildcard inside", cert({ names: ["a.*.hostile.test"] })],
+      ["two wildcards", cert({ names: ["*.*.hostile.test"] })],
+      ["a wildcard glued to a label", cert({ names: ["*ok.hostile.test"] })],
+      ["a bare wildcard", cert({ names: ["*"] })],
+      ["a wildcard over HTTP-01", cert({ names: ["*.hostile.test"], challenge: "http-01", zone: undefined })],
+      ["a name outside the zone", cert({ names: ["ok.elsewhere.test"] })],
+      ["a zone with a path", cert({ zone: "../hostile.test" })],
+      ["a domain with a map option", { instanceId: "evil", domains: ["ok.hostile.test evil"], certificates: [ok] }],
+      ["a domain with a line feed", { instanceId: "evil", domains: ["ok.hostile.test\nx.test openedx-im-x"], certificates: [ok] }],
+    ];
+    const before = state();
+    for (const [what, request] of hostile) {
+      const result = await runCertsScript("ensure", request, env);
+      assert.equal(result.status, 1, `${what}: ${result.stderr}`);
+      assert.match(result.stderr, /refused: /, what);
+      assert.deepEqual(state(), before, `${what}: files changed`);
+    }
+    const release = await runCertsScript("release", { instanceId: "../tls.d/ok" }, env);
+    assert.equal(release.status, 1, release.stderr);
+  });
+
+  it("ignores a tampered use file: its names never reach the crt-list or the HTTPS map, HAProxy keeps its configuration", async () => {
+    mkdirSync(lb.paths.usesDir, { recursive: true });
+    const tampered = { format: 1, instanceId: "evil", domains: ["ok.hostile.test"], certificates: [{ ...ok, name: "ok [verify none]" }] };
+    writeFileSync(join(lb.paths.usesDir, "evil.json"), JSON.stringify(tampered));
+    const ensured = await runCertsScript("ensure", { instanceId: "plain", domains: ["plain.hostile.test"], certificates: [] }, env);
+    assert.equal(ensured.status, 0, ensured.stderr);
+    assert.match(ensured.stderr, /ignoring evil\.json: .*name/);
+    assert.doesNotMatch(readFileSync(lb.paths.crtList, "utf8"), /verify|\[/);
+    assert.doesNotMatch(readFileSync(lb.paths.httpsMap, "utf8"), /verify|\[/);
+    const check = spawnSync("haproxy", ["-c", "-f", lb.paths.mainConfig, "-f", lb.paths.confDir], { encoding: "utf8" });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
   });
 });
