@@ -404,6 +404,13 @@ describe("openedx-im-certs: one copy of the lock and reload, the apply script's"
       const alone = spawnSync(join(dir, "openedx-im-certs"), ["list"], { encoding: "utf8", env: { PATH: process.env.PATH } });
       assert.equal(alone.status, 7, alone.stderr);
       assert.match(alone.stderr, /openedx-im-lb-apply is missing; it is installed beside this script/);
+      // An apply script from another version (another stack's older `up`): one line, no traceback.
+      const applyText = readFileSync(join(dirname(CERTS_SCRIPT), "openedx-im-lb-apply"), "utf8");
+      writeFileSync(join(dir, "openedx-im-lb-apply"), applyText.replace(/^SHARED_INTERFACE = \d+$/m, "SHARED_INTERFACE = 0"));
+      const older = spawnSync(join(dir, "openedx-im-certs"), ["list"], { encoding: "utf8", env: { PATH: process.env.PATH } });
+      assert.equal(older.status, 7, older.stderr);
+      assert.match(older.stderr, /from another version of openedx-im .*install both scripts/);
+      assert.doesNotMatch(older.stderr, /Traceback/);
       copyFileSync(join(dirname(CERTS_SCRIPT), "openedx-im-lb-apply"), join(dir, "openedx-im-lb-apply"));
       const uses = join(dir, "tls.d");
       const beside = spawnSync(join(dir, "openedx-im-certs"), ["list"], { encoding: "utf8", env: { PATH: process.env.PATH, OPENEDX_IM_CERTS_USES_DIR: uses } });
